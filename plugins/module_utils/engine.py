@@ -1,0 +1,88 @@
+# Copyright: dockerup developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One reconcile run: sources -> validated definitions -> observe -> plan -> apply (or not) -> report.
+
+The Ansible module and the ``dockerup`` command are two thin adapters over ``converge``.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+
+from . import apply, observe, plan, report, schema, sources
+from .errors import DockerupError
+
+DEFAULT_CACHE = "/var/cache/dockerup"
+LOCK_FILE = "lock"
+CLEANUP_MODES = ("managed", "none", "host")
+
+
+@contextmanager
+def run_lock(cache, wait=300.0):
+    """An exclusive lock in the cache dir, so that two runs on one host never interleave."""
+    os.makedirs(cache, exist_ok=True)
+    path = os.path.join(cache, LOCK_FILE)
+    handle = open(path, "a")
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise DockerupError("another dockerup run holds %s; gave up after %d s" % (path, wait))
+                time.sleep(0.2)
+        yield
+    finally:
+        handle.close()
+
+
+def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=sources.DEFAULT_USER_DATA_ENDPOINT,
+             cache=DEFAULT_CACHE, docker_host=None, scope="default", pull=True, prune=True, cleanup="managed",
+             check_mode=False, diff=False, lock_wait=300.0):
+    """Reconcile the engine at ``docker_host`` with the definitions from every source.
+
+    Returns the report dict (see report.build_report). Raises DefinitionError (bad input: nothing
+    changed) or DockerupError (engine unreachable, lock held). Per-container failures are in
+    ``report["errors"]``; the other containers still converge.
+    """
+    if cleanup not in CLEANUP_MODES:
+        raise DockerupError("cleanup must be one of %s, not %r" % (", ".join(CLEANUP_MODES), cleanup))
+    found = sources.read_sources(containers, confdir, user_data, user_data_endpoint, cache)
+    definitions = schema.validate(found.entries)
+    with run_lock(cache, lock_wait):
+        api = observe.connect(docker_host)
+        try:
+            observed = observe.observe(api, definitions, scope, pull)
+            planned = plan.plan_actions(definitions, observed, scope, prune, pull, found.unread)
+            warnings = found.warnings + planned.warnings
+            if check_mode:
+                current = {c["name"]: c for c in observed.containers}
+                shown = {d["name"]: current[d["name"]] for d in definitions if d["name"] in current}
+                return report.build_report(planned.actions, shown, warnings, planned.errors, diff)
+            if found.user_data_text is not None:
+                sources.store_user_data(cache, found.user_data_text)
+            outcome = apply.apply_plan(api, planned, observed, scope, cleanup)
+            final = _final_state(api, definitions, observed, outcome)
+            return report.build_report(outcome.done, final, warnings + outcome.warnings, outcome.errors, diff)
+        finally:
+            api.close()
+
+
+def _final_state(api, definitions, observed, outcome):
+    """Per-container state after the run: re-inspected where something changed, else as observed."""
+    current = {c["name"]: c for c in observed.containers}
+    touched = [d["name"] for d in definitions if d["name"] in outcome.touched or d["name"] not in current]
+    for name, container in zip(touched, observe.pool_map(lambda n: observe.inspect_by_name(api, n), touched)):
+        if container is not None:
+            current[name] = container
+        else:
+            current.pop(name, None)
+    return {d["name"]: current[d["name"]] for d in definitions if d["name"] in current}

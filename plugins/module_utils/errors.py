@@ -1,0 +1,23 @@
+# Copyright: dockerup developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Errors raised by the dockerup engine. They carry plain text that names where the problem is."""
+
+from __future__ import annotations
+
+
+class DockerupError(Exception):
+    """Any failure of the engine that stops a run before it changes anything."""
+
+
+class DefinitionError(DockerupError):
+    """One or more definitions are invalid. ``problems`` lists every one, each a full sentence."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        count = len(self.problems)
+        head = "%d problem%s in container definitions; nothing was changed" % (count, "" if count == 1 else "s")
+        super().__init__(head + ":\n" + "\n".join("- " + p for p in self.problems))
+
+
+class EngineUnreachable(DockerupError):
+    """The Docker engine did not answer."""

@@ -1,0 +1,171 @@
+# Copyright: dockerup developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the engine runs now: our containers, name clashes, images, registry digests, networks.
+
+Read-only. One container listing, one inspect per managed container of the scope, one image inspect
+per distinct image, one registry digest check per distinct image that is checked for updates, all
+inspects and checks run concurrently in a small pool.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+
+try:
+    import docker
+    from docker.errors import APIError, DockerException, NotFound
+except ImportError:
+    docker = None
+    APIError = DockerException = NotFound = Exception
+    DOCKER_IMPORT_ERROR = traceback.format_exc()
+else:
+    DOCKER_IMPORT_ERROR = None
+
+from . import dockerspec, schema
+from .errors import DockerupError, EngineUnreachable
+
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+POOL_SIZE = 8
+
+
+def docker_host_default():
+    return os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
+
+
+def connect(docker_host=None, timeout=120):
+    """A docker-py low-level client for ``docker_host``, checked to answer."""
+    if docker is None:
+        raise DockerupError("the Python package 'docker' is required")
+    address = docker_host or docker_host_default()
+    try:
+        api = docker.APIClient(base_url=address, version="auto", timeout=timeout)
+    except DockerException as exc:
+        raise EngineUnreachable("cannot reach the Docker engine at %s: %s" % (address, exc))
+    return api
+
+
+def pool_map(function, items):
+    items = list(items)
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(POOL_SIZE, len(items))) as pool:
+        return list(pool.map(function, items))
+
+
+class Observed:
+    """A snapshot of the engine, as plain data for the planner."""
+
+    def __init__(self):
+        self.containers = []  # managed containers of the scope: dicts (see _container)
+        self.foreign = {}  # name -> description of a container we must not touch
+        self.images = {}  # image ref -> {"id", "digests"} or None when missing
+        self.registry = {}  # image ref -> {"digest"} or {"error"}
+        self.networks = set()  # user-defined networks that exist
+
+
+def _container(attrs):
+    labels = attrs["Config"].get("Labels") or {}
+    state = attrs["State"]
+    return {
+        "id": attrs["Id"],
+        "name": attrs["Name"].lstrip("/"),
+        "image_id": attrs["Image"],
+        "image": attrs["Config"].get("Image"),
+        "status": state.get("Status"),
+        "exit_code": state.get("ExitCode"),
+        "config_hash": labels.get(dockerspec.CONFIG_HASH),
+        "source": labels.get(dockerspec.SOURCE),
+        "definition": labels.get(dockerspec.DEFINITION),
+        "live": dockerspec.live_values(attrs),
+        "ports": dockerspec.bound_ports(attrs),
+        "volumes": dockerspec.anonymous_volumes(attrs),
+    }
+
+
+def wants_update_check(definition, pull_default):
+    return definition["pull"] if definition["pull"] is not None else pull_default
+
+
+def observe(api, definitions, scope, pull_default):
+    observed = Observed()
+    try:
+        listing = api.containers(all=True)
+    except (APIError, DockerException, OSError) as exc:
+        raise EngineUnreachable("cannot list containers on the Docker engine at %s: %s" % (api.base_url, exc))
+    desired = {d["name"] for d in definitions}
+    ours = []
+    for summary in listing:
+        labels = summary.get("Labels") or {}
+        name = (summary.get("Names") or ["/"])[0].lstrip("/")
+        if labels.get(dockerspec.MANAGED) == "true" and labels.get(dockerspec.SCOPE) == scope:
+            ours.append(summary["Id"])
+        elif name in desired:
+            other = labels.get(dockerspec.SCOPE) if labels.get(dockerspec.MANAGED) == "true" else None
+            observed.foreign[name] = (
+                "managed by dockerup scope %r" % other if other else "not managed by dockerup"
+            )
+    observed.containers = [c for c in pool_map(lambda cid: _inspect(api, cid), ours) if c]
+
+    refs = sorted({d["image"] for d in definitions})
+    for ref, info in zip(refs, pool_map(lambda ref: _image(api, ref), refs)):
+        observed.images[ref] = info
+    check = sorted(
+        {d["image"] for d in definitions if wants_update_check(d, pull_default) and (observed.images.get(d["image"]) or {}).get("digests")}
+    )
+    for ref, info in zip(check, pool_map(lambda ref: _registry_digest(api, ref), check)):
+        observed.registry[ref] = info
+
+    wanted_networks = {
+        d["network"] for d in definitions
+        if d["network"] not in schema.BUILTIN_NETWORKS and not d["network"].startswith("container:")
+    }
+    if wanted_networks:
+        found = api.networks(names=sorted(wanted_networks))
+        observed.networks = {n["Name"] for n in found} & wanted_networks
+    return observed
+
+
+def _inspect(api, container_id):
+    try:
+        return _container(api.inspect_container(container_id))
+    except NotFound:  # removed between the listing and the inspect
+        return None
+
+
+def inspect_by_name(api, name):
+    """A managed container by name, or None (missing, or not ours)."""
+    try:
+        attrs = api.inspect_container(name)
+    except NotFound:
+        return None
+    if (attrs["Config"].get("Labels") or {}).get(dockerspec.MANAGED) != "true":
+        return None
+    return _container(attrs)
+
+
+def _image(api, ref):
+    try:
+        attrs = api.inspect_image(ref)
+    except NotFound:
+        return None
+    return {"id": attrs["Id"], "digests": sorted(attrs.get("RepoDigests") or [])}
+
+
+def _registry_digest(api, ref):
+    try:
+        return {"digest": api.inspect_distribution(ref)["Descriptor"]["digest"]}
+    except (APIError, DockerException, OSError, KeyError) as exc:
+        return {"error": _short_error(exc)}
+
+
+def _short_error(exc):
+    explanation = getattr(exc, "explanation", None)
+    return str(explanation or exc).strip().splitlines()[0] if str(explanation or exc).strip() else type(exc).__name__
+
+
+def image_current(image, registry_info):
+    """True when the local image already is what the registry's tag names."""
+    digest = registry_info.get("digest")
+    return any(d.endswith("@" + digest) for d in image["digests"])

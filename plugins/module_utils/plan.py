@@ -1,0 +1,239 @@
+# Copyright: dockerup developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The planner: desired definitions + observed engine state -> ordered actions with reasons. No I/O.
+
+Check mode shows this plan; a real run applies it. Each action is a dict:
+``{"action", "container", "reasons", "diff": (before, after) or None, ...details for apply}``.
+Actions come in this order: networks, pulls, recoveries, removals, then the containers wave by wave
+in dependency order (definition order inside a wave).
+"""
+
+from __future__ import annotations
+
+import json
+
+from . import dockerspec, schema
+from .observe import image_current, wants_update_check
+
+CHANGED_MARK = schema.MASK + " (changed)"
+
+
+class Plan:
+    def __init__(self):
+        self.actions = []
+        self.errors = {}  # container name -> reason (that container is not converged)
+        self.warnings = []
+
+    def add(self, action, container, reasons, diff=None, **details):
+        entry = {"action": action, "container": container, "reasons": list(reasons), "diff": diff}
+        entry.update(details)
+        self.actions.append(entry)
+        return entry
+
+    @property
+    def changes(self):
+        return bool(self.actions)
+
+
+def short_id(image_id):
+    return (image_id or "").replace("sha256:", "")[:12]
+
+
+def recorded_name(container):
+    """The name a managed container was created with (its definition label), else its current name."""
+    try:
+        return json.loads(container["definition"])["name"]
+    except (TypeError, ValueError, KeyError):
+        return container["name"]
+
+
+def plan_actions(definitions, observed, scope="default", prune=True, pull=True, unread=()):
+    plan = Plan()
+    desired = {d["name"]: d for d in definitions}
+    current = {}
+    leftovers = []
+    for container in observed.containers:
+        if container["name"] == recorded_name(container):
+            current[container["name"]] = container
+        else:
+            leftovers.append(container)
+
+    _plan_networks(plan, definitions, observed)
+    image_updates = _plan_pulls(plan, definitions, observed, pull)
+
+    removals = []
+    for container in leftovers:
+        name = recorded_name(container)
+        if name in desired and name not in current and name not in observed.foreign:
+            plan.add("recover", name, ["left renamed as %r by an interrupted replacement; renamed back" % container["name"]],
+                     target=container)
+            current[name] = dict(container, name=name)
+        else:
+            removals.append((container, "left over from an interrupted replacement of %r" % name))
+    for name, container in sorted(current.items()):
+        if name not in desired:
+            removals.append((container, "no longer listed"))
+    for container, reason in removals:
+        if container["source"] in unread:
+            plan.warnings.append(
+                "container %r kept: its source %r could not be read in this run" % (container["name"], container["source"])
+            )
+        elif prune or reason != "no longer listed":
+            before = _shown_record(container)
+            plan.add("remove", container["name"], [reason], diff=(before, {}), target=container)
+
+    recreated = set()
+    for wave in schema.dependency_order(definitions):
+        for definition in wave:
+            _plan_container(plan, definition, current.get(definition["name"]), observed, image_updates, recreated)
+    return plan
+
+
+def _plan_networks(plan, definitions, observed):
+    for network in sorted({d["network"] for d in definitions}):
+        if network in schema.BUILTIN_NETWORKS or network.startswith("container:") or network in observed.networks:
+            continue
+        users = sorted(d["name"] for d in definitions if d["network"] == network)
+        plan.add("network", ", ".join(users), ["network %r does not exist; created with our label" % network], network=network)
+
+
+def _plan_pulls(plan, definitions, observed, pull):
+    """Pull actions. Returns ``{ref: (reason, certain)}`` for images whose pull changes (``certain``: the
+    registry says so) or may change (the local image was missing) what running containers should run."""
+    image_updates = {}
+    for ref in sorted({d["image"] for d in definitions}):
+        users = sorted(d["name"] for d in definitions if d["image"] == ref)
+        image = observed.images.get(ref)
+        if image is None:
+            plan.add("pull", ", ".join(users), ["image %s is not on the host" % ref], image=ref)
+            image_updates[ref] = ("image %s is pulled again and may name another image" % ref, False)
+            continue
+        registry = observed.registry.get(ref)
+        if registry is None:
+            continue
+        if "error" in registry:
+            plan.warnings.append("could not check %s for updates (%s); running containers are kept as they are" % (ref, registry["error"]))
+        elif not image_current(image, registry):
+            old = ", ".join(d.split("@", 1)[-1] for d in image["digests"]) or "none"
+            reason = "image update available for %s: %s -> %s" % (ref, old, registry["digest"])
+            plan.add("pull", ", ".join(users), [reason], image=ref, new_digest=registry["digest"])
+            image_updates[ref] = (reason, True)
+    return image_updates
+
+
+def _shown_record(container):
+    """What a running container's definition label says, in the format's vocabulary (env masked)."""
+    try:
+        record = json.loads(container["definition"])
+    except (TypeError, ValueError):
+        return {"name": container["name"], "image": container["image"]}
+    record["env"] = {k: schema.MASK for k in record.get("env", {})}
+    return schema.to_format(record)
+
+
+def definition_diff(container, definition):
+    """``(changed field names, before, after)`` between a container's recorded definition and ``definition``."""
+    after_record = json.loads(schema.fingerprint(definition))
+    try:
+        before_record = json.loads(container["definition"])
+    except (TypeError, ValueError):
+        return ["definition"], {}, schema.to_format(schema.masked(definition))
+    before_shown = schema.to_format(before_record)
+    after_shown = schema.to_format(after_record)
+    fields, before, after = [], {}, {}
+    for key in sorted(set(before_shown) | set(after_shown)):
+        if key == "env":
+            continue
+        if before_shown.get(key) != after_shown.get(key):
+            fields.append(key)
+            if key in before_shown:
+                before[key] = before_shown[key]
+            if key in after_shown:
+                after[key] = after_shown[key]
+    old_env, new_env = before_record.get("env", {}), after_record.get("env", {})
+    for key in sorted(set(old_env) | set(new_env)):
+        if old_env.get(key) == new_env.get(key):
+            continue
+        fields.append("env.%s" % key)
+        if key in old_env:
+            before.setdefault("env", {})[key] = schema.MASK
+        if key in new_env:
+            after.setdefault("env", {})[key] = CHANGED_MARK if key in old_env else schema.MASK
+    return fields, before, after
+
+
+def _plan_container(plan, definition, container, observed, image_updates, recreated):
+    name = definition["name"]
+    if name in observed.foreign:
+        plan.errors[name] = "a container named %r already exists and is %s; it was left untouched" % (name, observed.foreign[name])
+        return
+    shown = schema.to_format(schema.masked(definition))
+    if container is None:
+        plan.add("create", name, ["not present"], diff=({}, shown), definition=definition)
+        recreated.add(name)
+        return
+
+    reasons, before, after = [], {}, {}
+    replace = False
+    if container["config_hash"] != schema.config_hash(definition):
+        fields, before, after = definition_diff(container, definition)
+        reasons.append("definition changed: " + ", ".join(fields))
+        replace = True
+
+    image = observed.images.get(definition["image"])
+    if image is not None and image["id"] != container["image_id"]:
+        reasons.append("image %s now names %s, the container runs %s" % (definition["image"], short_id(image["id"]), short_id(container["image_id"])))
+        before["image_id"], after["image_id"] = container["image_id"], image["id"]
+        replace = True
+    only_if_image_changes = False
+    if definition["image"] in image_updates and "image_id" not in after:
+        reason, certain = image_updates[definition["image"]]
+        reasons.append(reason)
+        before["image_id"], after["image_id"] = container["image_id"], "(the pulled image)"
+        only_if_image_changes = not (certain or replace)
+        replace = replace or certain
+
+    deps = sorted(schema.dependencies(definition) & recreated)
+    if deps and not replace:
+        reasons.append("depends on %s, which is recreated" % ", ".join(repr(d) for d in deps))
+        replace = True
+
+    in_place = []
+    for field in sorted(dockerspec.LIVE_FIELDS):
+        live, wanted = container["live"][field], definition[field]
+        if live == wanted:
+            continue
+        shown_live = "never" if field == "restart" and live == "no" else live
+        shown_wanted = "never" if field == "restart" and wanted == "no" else wanted
+        reasons.append("%s is %r on the live container, the definition says %r" % (field, shown_live, shown_wanted))
+        before.setdefault(field, shown_live)
+        after.setdefault(field, shown_wanted)
+        if dockerspec.repair_in_place(field, definition):
+            in_place.append(field)
+        else:
+            replace = True
+
+    status = container["status"]
+    finished_job = definition["restart"] == "no" and status == "exited" and container["exit_code"] == 0
+    needs_start = status in ("created", "exited") and not finished_job
+    if status == "dead":
+        reasons.append("the container is dead")
+        replace = True
+    elif needs_start:
+        detail = "exited with code %s" % container["exit_code"] if status == "exited" else "created, never started"
+        reasons.append("not running (%s)" % detail)
+        before.setdefault("status", status)
+        after.setdefault("status", "running")
+
+    if replace or only_if_image_changes:
+        plan.add("replace", name, reasons, diff=(before, after), definition=definition, target=container,
+                 only_if_image_changes=not replace)
+        if replace:
+            recreated.add(name)
+        return
+    if in_place:
+        plan.add("update", name, [r for r in reasons if not r.startswith("not running")], diff=(before, after),
+                 definition=definition, target=container, fields=in_place)
+    if needs_start:
+        plan.add("start", name, [r for r in reasons if r.startswith("not running")],
+                 diff=None if in_place else (before, after), definition=definition, target=container)

@@ -1,0 +1,59 @@
+# Copyright: dockerup developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a run tells its caller: ordered actions with reasons, per-container state, the diff.
+
+Plain dicts and lists only (no docker-py types). Env values never appear: diffs carry masked values
+and actions carry reasons, which name env keys but never their values.
+"""
+
+from __future__ import annotations
+
+PUBLIC_KEYS = ("container", "action", "reasons", "image", "error")
+
+
+def public_action(action):
+    return {k: action[k] for k in PUBLIC_KEYS if action.get(k) is not None}
+
+
+def diff_entries(actions):
+    """One diff entry per container that changes, only the changed fields, sorted by container."""
+    merged = {}
+    for action in actions:
+        if action.get("diff") is None or action["action"] in ("pull", "network"):
+            continue
+        before, after = merged.setdefault(action["container"], ({}, {}))
+        before.update(action["diff"][0])
+        after.update(action["diff"][1])
+    entries = []
+    for name in sorted(merged):
+        before, after = merged[name]
+        entries.append({
+            "before_header": "container %s" % name,
+            "after_header": "container %s" % name,
+            "before": before,
+            "after": after,
+        })
+    return entries
+
+
+def container_summary(container):
+    return {
+        "id": container["id"],
+        "image": container["image"],
+        "image_id": container["image_id"],
+        "status": container["status"],
+        "ports": container["ports"],
+    }
+
+
+def build_report(actions, containers, warnings, errors, diff=False):
+    report = {
+        "changed": any(a.get("error") is None and a["action"] != "rollback" for a in actions),
+        "actions": [public_action(a) for a in actions],
+        "containers": {name: container_summary(c) for name, c in sorted(containers.items())},
+        "warnings": list(warnings),
+        "errors": dict(sorted(errors.items())),
+    }
+    if diff:
+        report["diff"] = diff_entries([a for a in actions if a.get("error") is None])
+    return report

@@ -1,0 +1,474 @@
+# Copyright: dockerup developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The container definition format: its JSON Schema, validation, normalisation and config hash.
+
+A raw definition (the JSON an operator wrote) becomes a *definition*: a plain dict in canonical form
+(snake_case keys, our documented defaults filled, ports as integers, memory in bytes, commands as
+argv lists, order-insensitive lists sorted). Two raw definitions that mean the same thing give the
+same definition and the same hash. Everything downstream (plan, apply, report) sees definitions only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+import shlex
+import traceback
+
+try:
+    import jsonschema
+except ImportError:
+    jsonschema = None
+    JSONSCHEMA_IMPORT_ERROR = traceback.format_exc()
+else:
+    JSONSCHEMA_IMPORT_ERROR = None
+
+from .errors import DefinitionError
+
+LABEL_PREFIX = "io.dockerup."
+MASK = "********"
+
+_PORT = {
+    "oneOf": [
+        {"type": "integer", "minimum": 1, "maximum": 65535},
+        {"type": "string", "pattern": "^[0-9]{1,5}$"},
+    ]
+}
+_STRING_OR_ARGV = {
+    "oneOf": [
+        {"type": "string"},
+        {"type": "array", "items": {"type": "string"}},
+    ]
+}
+_STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+
+# The one schema document of the format. Field meanings: README "Container format" and DESIGN.md.
+SCHEMA = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "title": "dockerup container definition",
+    "type": "object",
+    "required": ["name", "image"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"enum": ["docker"]},
+        "name": {"type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]+$"},
+        "image": {"type": "string", "minLength": 1, "pattern": "^[^\\s]+$"},
+        "cpu": {
+            "oneOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": "^[0-9]+$"},
+            ]
+        },
+        "memory": {
+            "oneOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": "^[0-9]+[bkmgBKMG]?$"},
+            ]
+        },
+        "entrypoint": _STRING_OR_ARGV,
+        "command": _STRING_OR_ARGV,
+        "privileged": {"type": "boolean"},
+        "network": {"type": "string", "minLength": 1},
+        "volumes": {
+            "type": "array",
+            "items": {
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["containerPath"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "containerPath": {"type": "string", "pattern": "^/"},
+                            "hostPath": {"type": "string", "pattern": "^/"},
+                            "mode": {"enum": ["ro", "rw", "RO", "RW"]},
+                        },
+                    },
+                    {
+                        "type": "object",
+                        "required": ["from"],
+                        "additionalProperties": False,
+                        "properties": {"from": {"type": "string", "minLength": 1}},
+                    },
+                ]
+            },
+        },
+        "portMappings": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["containerPort"],
+                "additionalProperties": False,
+                "properties": {
+                    "containerPort": _PORT,
+                    "hostPort": _PORT,
+                    "protocol": {"enum": ["tcp", "udp", "TCP", "UDP"]},
+                    "hostIp": {"type": "string"},
+                },
+            },
+        },
+        "env": {
+            "type": "object",
+            "additionalProperties": {"type": ["string", "number", "boolean"]},
+        },
+        "restart": {"enum": ["always", "on-failure", "never", "unless-stopped"]},
+        "update": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "pull": {"type": "boolean"},
+                "eager": {"type": "boolean"},
+                "rolling": {"type": "boolean"},
+            },
+        },
+        "links": _STRING_MAP,
+        "labels": _STRING_MAP,
+        "user": {"type": "string", "minLength": 1},
+        "workingDir": {"type": "string", "pattern": "^/"},
+        "hostname": {"type": "string", "minLength": 1},
+        "init": {"type": "boolean"},
+        "stopSignal": {"type": "string", "minLength": 1},
+        "stopTimeout": {"type": "integer", "minimum": 0},
+    },
+}
+
+# Our documented defaults. Writing one of them explicitly is not a change.
+DEFAULT_RESTART = "on-failure"
+DEFAULT_NETWORK = "bridge"
+BUILTIN_NETWORKS = ("bridge", "host", "none")
+_MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+_RESTART_NAMES = {"never": "no"}
+
+
+def json_path(parts):
+    """Render a jsonschema absolute path as ``portMappings[0].hostPort``."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += "[%d]" % part
+        else:
+            text += ("." if text else "") + str(part)
+    return text or "(definition)"
+
+
+def _schema_at(path):
+    """The sub-schema of SCHEMA that describes the object at ``path`` (for did-you-mean hints)."""
+    node = SCHEMA
+    for part in path:
+        if isinstance(part, int):
+            node = node.get("items", {})
+        else:
+            node = node.get("properties", {}).get(part, {})
+    return node
+
+
+def _explain(error):
+    """One or more messages for a jsonschema error, with secrets masked and did-you-mean hints."""
+    path = list(error.absolute_path)
+    where = json_path(path)
+    if path and path[0] == "env":
+        return ["%s: must be a string, number or boolean (value not shown)" % where]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = set(error.schema.get("properties", {}))
+        messages = []
+        for key in sorted(set(error.instance) - known):
+            text = "%s: unknown key %r" % (json_path(path + [key]), key)
+            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+            if not close:
+                close = [k for k in sorted(known) if k.lower() == key.lower()]
+            if close:
+                text += " (did you mean %r?)" % close[0]
+            messages.append(text)
+        return messages
+    if error.validator == "oneOf" and path and path[0] == "volumes" and isinstance(error.instance, dict):
+        if "from" in error.instance and len(error.instance) > 1:
+            return ["%s: a volume is either {\"from\": <container>} or {containerPath, hostPath?, mode?}, not both" % where]
+        if "from" not in error.instance:
+            sub = jsonschema.Draft7Validator(SCHEMA["properties"]["volumes"]["items"]["oneOf"][0])
+            return [
+                "%s: %s" % (json_path(path + list(e.absolute_path)), e.message)
+                for e in sub.iter_errors(error.instance)
+            ] or ["%s: %s" % (where, error.message)]
+    if error.validator == "oneOf":
+        return ["%s: %s" % (where, _describe_oneof(path, error.instance))]
+    if error.validator == "required":
+        return ["%s: %s" % (where, error.message)]
+    return ["%s: %s" % (where, error.message)]
+
+
+def _describe_oneof(path, instance):
+    name = path[-1] if path else ""
+    expected = {
+        "containerPort": "a port number (1-65535), as an integer or a string of digits",
+        "hostPort": "a port number (1-65535), as an integer or a string of digits",
+        "cpu": "CPU shares as a non-negative integer",
+        "memory": "bytes as an integer, or a string like \"512m\" or \"1g\"",
+        "entrypoint": "a string (split like a shell) or a list of strings",
+        "command": "a string (split like a shell) or a list of strings",
+    }.get(name, "a valid value")
+    return "%r is not valid: expected %s" % (instance, expected)
+
+
+def container_label(raw, index):
+    if isinstance(raw, dict) and isinstance(raw.get("name"), str):
+        return "container %r" % raw["name"]
+    return "container #%d" % (index + 1)
+
+
+def check_definition(raw):
+    """Every problem of one raw definition, as ``path: message`` strings (empty when valid)."""
+    if jsonschema is None:
+        raise ImportError("jsonschema is required to validate container definitions")
+    validator = jsonschema.Draft7Validator(SCHEMA)
+    problems = []
+    for error in sorted(validator.iter_errors(raw), key=lambda e: [str(p) for p in e.absolute_path]):
+        problems.extend(_explain(error))
+    if problems or not isinstance(raw, dict):
+        return problems
+    return _check_semantics(raw)
+
+
+def _check_semantics(raw):
+    """Rules a JSON Schema cannot say clearly. Runs on schema-valid definitions only."""
+    problems = []
+    for key in sorted(raw.get("labels", {})):
+        if key.startswith(LABEL_PREFIX):
+            problems.append("labels.%s: labels starting with %r belong to dockerup and cannot be set" % (key, LABEL_PREFIX))
+    network = raw.get("network", DEFAULT_NETWORK)
+    if raw.get("portMappings") and (network in ("host", "none") or network.startswith("container:")):
+        problems.append("portMappings: ports cannot be published with network %r (Docker would ignore them)" % network)
+    if network == "container:" or network == "container:" + raw["name"]:
+        problems.append("network: %r must name another container" % network)
+    seen = {}
+    for index, volume in enumerate(raw.get("volumes", [])):
+        target = volume.get("containerPath")
+        if target is None:
+            continue
+        target = target.rstrip("/") or "/"
+        if target in seen:
+            problems.append("volumes[%d].containerPath: %r is already mounted by volumes[%d]" % (index, target, seen[target]))
+        seen[target] = index
+    bound = {}
+    for index, port in enumerate(raw.get("portMappings", [])):
+        if "hostPort" not in port:
+            continue
+        key = (port.get("hostIp", ""), int(port["hostPort"]), port.get("protocol", "tcp").lower())
+        if key in bound:
+            problems.append("portMappings[%d].hostPort: %s is already published by portMappings[%d]" % (index, key[1], bound[key]))
+        bound[key] = index
+    for field in ("entrypoint", "command"):
+        if isinstance(raw.get(field), str):
+            try:
+                shlex.split(raw[field])
+            except ValueError as exc:
+                problems.append("%s: cannot be split like a shell: %s" % (field, exc))
+    return problems
+
+
+def _argv(value):
+    if value is None:
+        return None
+    return shlex.split(value) if isinstance(value, str) else list(value)
+
+
+def _memory(value):
+    if value is None:
+        return 0
+    if isinstance(value, int):
+        return value
+    match = re.match(r"^([0-9]+)([bkmgBKMG]?)$", value)
+    return int(match.group(1)) * _MEMORY_UNITS[match.group(2).lower()]
+
+
+def env_text(value):
+    """JSON scalars become text: true/false, integers in decimal, other numbers as json.dumps writes them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def normalise(raw, source):
+    """The canonical definition of a schema-valid raw definition. ``source`` is the label value."""
+    volumes = raw.get("volumes", [])
+    binds = sorted(
+        (
+            {"container_path": v["containerPath"], "host_path": v["hostPath"], "mode": v.get("mode", "rw").lower()}
+            for v in volumes
+            if "hostPath" in v
+        ),
+        key=lambda b: b["container_path"],
+    )
+    ports = sorted(
+        (
+            {
+                "container_port": int(p["containerPort"]),
+                "protocol": p.get("protocol", "tcp").lower(),
+                "host_ip": p.get("hostIp", ""),
+                "host_port": int(p["hostPort"]) if "hostPort" in p else None,
+            }
+            for p in raw.get("portMappings", [])
+        ),
+        key=lambda p: (p["container_port"], p["protocol"], p["host_ip"], p["host_port"] or 0),
+    )
+    restart = raw.get("restart", DEFAULT_RESTART)
+    update = raw.get("update", {})
+    return {
+        "name": raw["name"],
+        "image": raw["image"],
+        "source": source,
+        "cpu": int(raw.get("cpu", 0)),
+        "memory": _memory(raw.get("memory")),
+        "entrypoint": _argv(raw.get("entrypoint")),
+        "command": _argv(raw.get("command")),
+        "privileged": raw.get("privileged", False),
+        "network": raw.get("network", DEFAULT_NETWORK),
+        "binds": binds,
+        "anonymous_volumes": sorted(v["containerPath"] for v in volumes if "containerPath" in v and "hostPath" not in v),
+        "volumes_from": sorted(v["from"] for v in volumes if "from" in v),
+        "ports": ports,
+        "env": {k: env_text(v) for k, v in sorted(raw.get("env", {}).items())},
+        "restart": _RESTART_NAMES.get(restart, restart),
+        "links": dict(sorted(raw.get("links", {}).items())),
+        "labels": dict(sorted(raw.get("labels", {}).items())),
+        "user": raw.get("user"),
+        "working_dir": raw.get("workingDir"),
+        "hostname": raw.get("hostname"),
+        "init": raw.get("init", False),
+        "stop_signal": raw.get("stopSignal"),
+        "stop_timeout": raw.get("stopTimeout"),
+        "pull": update.get("pull"),
+        "eager": update.get("eager", False),
+        "rolling": update.get("rolling", False),
+    }
+
+
+# Keys of a definition that say how to update, not what to run: never part of the hash.
+POLICY_KEYS = ("source", "pull", "eager", "rolling")
+
+
+def _secret_digest(value):
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+
+
+def fingerprint(definition):
+    """What a container records of its definition (label ``io.dockerup.definition``): the canonical
+    definition without policy keys, env values replaced by digests so the label holds no secret."""
+    record = {k: v for k, v in definition.items() if k not in POLICY_KEYS}
+    record["env"] = {k: _secret_digest(v) for k, v in definition["env"].items()}
+    return json.dumps(record, sort_keys=True, separators=(",", ":"))
+
+
+def config_hash(definition):
+    return hashlib.sha256(fingerprint(definition).encode("utf-8")).hexdigest()
+
+
+def dependencies(definition):
+    """Names of the containers this one needs to exist first: links, volumes-from, network container:X."""
+    names = set(definition["links"]) | set(definition["volumes_from"])
+    if definition["network"].startswith("container:"):
+        names.add(definition["network"][len("container:"):])
+    return names
+
+
+def validate(entries):
+    """Validate and normalise every entry at once.
+
+    ``entries``: list of ``(raw, origin, source)`` where ``origin`` names the place for messages
+    (``/etc/dockerup/containers.d/web.json``, ``user-data``, ``inline[2]``) and ``source`` is the label
+    value. Returns the definitions in order; raises DefinitionError listing every problem.
+    """
+    problems = []
+    definitions = []
+    origins = {}
+    for index, (raw, origin, source) in enumerate(entries):
+        label = container_label(raw, index)
+        found = check_definition(raw)
+        if found:
+            problems.extend("%s: %s: %s" % (origin, label, p) for p in found)
+            continue
+        name = raw["name"]
+        if name in origins:
+            problems.append("%s: container %r is also defined in %s" % (origin, name, origins[name]))
+            continue
+        origins[name] = origin
+        definitions.append(normalise(raw, source))
+    problems.extend(_cycle_problems(definitions, origins))
+    if problems:
+        raise DefinitionError(problems)
+    return definitions
+
+
+def _cycle_problems(definitions, origins):
+    graph = {d["name"]: sorted(dependencies(d) & {x["name"] for x in definitions}) for d in definitions}
+    problems = []
+    state = {}
+
+    def visit(name, trail):
+        state[name] = "active"
+        for dep in graph[name]:
+            if state.get(dep) == "active":
+                cycle = trail[trail.index(dep):] + [dep]
+                problems.append("%s: container %r: dependency cycle: %s" % (origins[name], name, " -> ".join(cycle)))
+            elif dep not in state:
+                visit(dep, trail + [dep])
+        state[name] = "done"
+
+    for name in graph:
+        if name not in state:
+            visit(name, [name])
+    return problems
+
+
+def dependency_order(definitions):
+    """Definitions grouped in waves: each wave depends only on earlier waves (definition order kept)."""
+    names = {d["name"] for d in definitions}
+    remaining = list(definitions)
+    placed = set()
+    waves = []
+    while remaining:
+        wave = [d for d in remaining if (dependencies(d) & names) <= placed]
+        if not wave:  # a cycle; validate() reports these, keep going rather than loop forever
+            wave = remaining
+        waves.append(wave)
+        placed |= {d["name"] for d in wave}
+        remaining = [d for d in remaining if d["name"] not in placed]
+    return waves
+
+
+def masked(definition):
+    """A copy of a definition safe to show: env values masked."""
+    shown = dict(definition)
+    shown["env"] = {k: MASK for k in definition["env"]}
+    return shown
+
+
+def to_format(record):
+    """A canonical record shown in the format's own vocabulary (``portMappings``, ``volumes``, ...),
+    for diffs and messages. Takes a definition or a fingerprint record; policy keys are left out."""
+    shown = {}
+    for key, value in record.items():
+        if key in POLICY_KEYS or key in ("binds", "anonymous_volumes", "volumes_from", "ports"):
+            continue
+        shown[_FORMAT_NAMES.get(key, key)] = "never" if key == "restart" and value == "no" else value
+    volumes = [
+        {"containerPath": b["container_path"], "hostPath": b["host_path"], "mode": b["mode"]} for b in record.get("binds", [])
+    ]
+    volumes += [{"containerPath": path} for path in record.get("anonymous_volumes", [])]
+    volumes += [{"from": name} for name in record.get("volumes_from", [])]
+    shown["volumes"] = volumes
+    ports = []
+    for port in record.get("ports", []):
+        shown_port = {"containerPort": port["container_port"], "protocol": port["protocol"]}
+        if port["host_port"] is not None:
+            shown_port["hostPort"] = port["host_port"]
+        if port["host_ip"]:
+            shown_port["hostIp"] = port["host_ip"]
+        ports.append(shown_port)
+    shown["portMappings"] = ports
+    return {k: v for k, v in shown.items() if v is not None}
+
+
+_FORMAT_NAMES = {"working_dir": "workingDir", "stop_signal": "stopSignal", "stop_timeout": "stopTimeout"}

@@ -1,0 +1,172 @@
+# Copyright: dockerup developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where definitions come from: an inline list, a confdir of JSON files, EC2 user-data.
+
+``read_sources`` returns raw entries (not yet validated) plus what could not be read. A source that
+could not be read is not an empty list: its containers are protected from pruning in this run.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+import urllib.error
+import urllib.request
+
+from .errors import DefinitionError
+
+DEFAULT_CONFDIR = "/etc/dockerup/containers.d"
+DEFAULT_USER_DATA_ENDPOINT = "http://169.254.169.254"
+USER_DATA_SOURCE = "user-data"
+INLINE_SOURCE = "inline"
+USER_DATA_CACHE = "user-data.json"
+IMDS_TIMEOUT = 2.0
+IMDS_TOKEN_TTL = "60"
+
+
+class Sources:
+    """Raw entries from every source, in order, and what the run must know about them."""
+
+    def __init__(self):
+        self.entries = []  # (raw, origin, source label)
+        self.problems = []  # reading/parsing problems: the run fails
+        self.warnings = []
+        self.unread = set()  # source labels that could not be read now (never prune their containers)
+        self.user_data_text = None  # a good user-data document to store as the last good copy
+
+    def add_document(self, document, origin, source):
+        """A document is one container object or ``{"containers": [...]}``."""
+        if isinstance(document, dict) and "containers" in document:
+            containers = document["containers"]
+            if not isinstance(containers, list):
+                self.problems.append("%s: containers: must be a list of container definitions" % origin)
+                return
+            for index, raw in enumerate(containers):
+                self.entries.append((raw, "%s: containers[%d]" % (origin, index), source))
+        elif isinstance(document, dict):
+            self.entries.append((document, origin, source))
+        else:
+            self.problems.append("%s: must hold one container object or {\"containers\": [...]}" % origin)
+
+
+def read_sources(containers=None, confdir=None, user_data=False, endpoint=DEFAULT_USER_DATA_ENDPOINT, cache=None):
+    sources = Sources()
+    for index, raw in enumerate(containers or []):
+        sources.entries.append((raw, "inline[%d]" % index, INLINE_SOURCE))
+    if confdir:
+        _read_confdir(sources, confdir)
+    if user_data:
+        _read_user_data(sources, endpoint, cache)
+    if sources.problems:
+        raise DefinitionError(sources.problems)
+    return sources
+
+
+def _read_confdir(sources, confdir):
+    if not os.path.isdir(confdir):
+        if os.path.normpath(confdir) == DEFAULT_CONFDIR and not os.path.exists(confdir):
+            return
+        sources.problems.append("%s: confdir does not exist or is not a directory" % confdir)
+        return
+    for entry in sorted(os.listdir(confdir)):
+        path = os.path.join(confdir, entry)
+        if not entry.endswith(".json") or not os.path.isfile(path):
+            continue
+        try:
+            with open(path, "rb") as handle:
+                document = json.loads(handle.read().decode("utf-8"))
+        except ValueError as exc:
+            sources.problems.append("%s: not valid JSON: %s" % (path, exc))
+            continue
+        except OSError as exc:
+            sources.problems.append("%s: cannot be read: %s" % (path, exc.strerror or exc))
+            continue
+        sources.add_document(document, path, path)
+
+
+def fetch_user_data(endpoint, timeout=IMDS_TIMEOUT):
+    """User-data text from the instance metadata service: IMDSv2 (token), falling back to IMDSv1.
+
+    Returns the text, or ``""`` when the instance has no user-data (404). Raises OSError when the
+    service cannot be reached or refuses (timeout, connection refused, 401/403/5xx).
+    """
+    base = endpoint.rstrip("/")
+    headers = {}
+    request = urllib.request.Request(
+        base + "/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": IMDS_TOKEN_TTL}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            headers["X-aws-ec2-metadata-token"] = response.read().decode("ascii").strip()
+    except urllib.error.HTTPError as exc:
+        if exc.code >= 500:
+            raise OSError("metadata service answered %d to the token request" % exc.code)
+        # IMDSv1 only (403/404/405): ask without a token
+    request = urllib.request.Request(base + "/latest/user-data", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return ""
+        raise OSError("metadata service answered %d for user-data" % exc.code)
+    if body[:2] == b"\x1f\x8b":
+        body = gzip.decompress(body)
+    return body.decode("utf-8")
+
+
+def _parse_user_data(text):
+    """The user-data document if it is one of ours; a reason string otherwise."""
+    if text.strip() == "":
+        return {"containers": []}, None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None, "user-data is not JSON"
+    if not isinstance(document, dict) or "containers" not in document:
+        return None, "user-data has no \"containers\" list"
+    return document, None
+
+
+def _read_user_data(sources, endpoint, cache):
+    cached_path = os.path.join(cache, USER_DATA_CACHE) if cache else None
+    try:
+        text = fetch_user_data(endpoint)
+    except (OSError, ValueError) as exc:
+        reason = "user-data could not be fetched from %s (%s)" % (endpoint, getattr(exc, "reason", None) or exc)
+        document = None
+    else:
+        document, reason = _parse_user_data(text)
+        if document is not None:
+            sources.user_data_text = json.dumps(document, sort_keys=True)
+    if document is None:
+        document = _read_cached(cached_path)
+        if document is None:
+            sources.warnings.append(reason + "; no last good copy, user-data containers are left as they are")
+            sources.unread.add(USER_DATA_SOURCE)
+            return
+        sources.warnings.append(reason + "; using the last good copy from %s" % cached_path)
+    sources.add_document(document, USER_DATA_SOURCE, USER_DATA_SOURCE)
+
+
+def _read_cached(path):
+    if not path or not os.path.isfile(path):
+        return None
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) and "containers" in document else None
+
+
+def store_user_data(cache, text):
+    """Keep a good user-data document as the last good copy (atomic replace)."""
+    os.makedirs(cache, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache, prefix=".user-data.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, os.path.join(cache, USER_DATA_CACHE))

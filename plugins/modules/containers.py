@@ -1,0 +1,282 @@
+#!/usr/bin/python
+# Copyright: dockerup developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: containers
+short_description: Reconcile a whole Docker host with container definitions in one task
+version_added: 0.1.0
+description:
+  - Makes the Docker engine at O(docker_host) run exactly the containers defined for it, from an inline
+    list (O(containers)), a directory of JSON files on the target (O(confdir)), and EC2 user-data
+    (O(user_data)), all in the format of the original C(dockerup) bootstrapper.
+  - Creates what is missing, replaces what changed or whose image tag now names another image, repairs
+    drift (for example C(docker update --restart no)), starts what is stopped, and removes managed
+    containers that are no longer listed (O(prune)).
+  - Every source is read and validated with a JSON Schema before anything changes. Any problem (bad JSON,
+    an unknown key, a duplicate name, a dependency cycle) fails the task with the file, container and
+    JSON path, and changes nothing.
+  - Containers are identified by name and by the labels C(io.dockerup.managed), C(io.dockerup.scope),
+    C(io.dockerup.config-hash), C(io.dockerup.source) and C(io.dockerup.definition). Containers without
+    these labels are never touched; a name clash with one is an error for that container only.
+  - "Container format, one object per container (a definition file holds one object or
+    V({\"containers\": [...]})): C(type) (V(docker)), C(name), C(image), C(cpu) (CPU shares),
+    C(memory) (bytes, or V(512m), V(1g)), C(entrypoint) and C(command) (a string split like a shell, or a list),
+    C(privileged), C(network) (V(bridge), V(none), V(host), V(container:<name>), or a user-defined
+    network, created with our label when missing), C(volumes) (list of V({containerPath, hostPath?, mode?})
+    or V({from: <container>})), C(portMappings) (list of V({containerPort, hostPort?, protocol?, hostIp?});
+    no C(hostPort) means a random host port, which is not drift), C(env) (object; scalars become text),
+    C(restart) (V(always), V(on-failure) (the default), V(unless-stopped), V(never)), C(links)
+    (V({\"<container>\": \"<alias>\"})), C(update) (V({pull, eager, rolling})), C(labels), C(user),
+    C(workingDir), C(hostname), C(init), C(stopSignal), C(stopTimeout) (seconds)."
+  - Containers start in dependency order (C(links), C(volumes) C(from), C(network) V(container:<name>));
+    independent containers are created concurrently. When a container is recreated, the containers that
+    depend on it are recreated after it.
+  - A replacement keeps the old container, stopped and renamed, until the new one runs; if the new one
+    fails to start, it is removed and the old one restored. Volumes of the old container (declared
+    anonymous volumes and the image's VOLUME paths) are mounted into the new one, so their data survives.
+    No volume is ever removed.
+  - Values of C(env) never appear in the diff, in RV(actions), in warnings or in errors.
+author:
+  - dockerup developers
+requirements:
+  - Python 3.8 or later on the target
+  - docker (Docker SDK for Python) 5.0 or later
+  - jsonschema 3.2 or later
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode runs the same observation and plan as a real run and changes nothing (no create,
+        remove, pull, or file written; an empty lock file may be created in O(cache)).
+      - Image updates are found by asking the registry for the tag's digest, which check mode does too;
+        if the registry cannot be reached, the task warns and cannot report that update.
+  diff_mode:
+    support: full
+    details:
+      - One entry per container that changes, with only the changed fields; C(env) values are masked.
+options:
+  containers:
+    description:
+      - Inline container definitions, in the container format described above.
+    type: list
+    elements: dict
+    default: []
+  confdir:
+    description:
+      - Directory on the target whose C(*.json) files (sorted by name) each hold one container definition,
+        or an object whose C(containers) key lists several. Other files are ignored.
+      - A missing directory is an error, except for the default path of the original tool,
+        V(/etc/dockerup/containers.d).
+    type: path
+  user_data:
+    description:
+      - Also read EC2 user-data, a JSON object whose C(containers) key lists container definitions, from the
+        instance metadata service (IMDSv2, falling back to IMDSv1).
+      - User-data that cannot be fetched is replaced by the last good copy kept in O(cache), with a warning;
+        without such a copy, containers created from user-data are left as they are. User-data that is not
+        JSON or has no C(containers) is ignored with a warning.
+    type: bool
+    default: false
+  user_data_endpoint:
+    description:
+      - Base URL of the instance metadata service.
+    type: str
+    default: http://169.254.169.254
+  cache:
+    description:
+      - Directory for the last good user-data copy and the run lock.
+    type: path
+    default: /var/cache/dockerup
+  docker_host:
+    description:
+      - The Docker engine to reconcile, for example V(unix:///var/run/docker.sock) or V(tcp://127.0.0.1:2375).
+      - Defaults to the E(DOCKER_HOST) environment variable of the target, else the local socket.
+    type: str
+  scope:
+    description:
+      - Which set of managed containers this task owns. Containers of other scopes are never removed or changed.
+    type: str
+    default: default
+  pull:
+    description:
+      - Check the registry for a newer image behind each tag and pull it (per container, C(update.pull) wins).
+        A tag that then names another image replaces the containers running it.
+      - A missing image is pulled even when this is V(false). Images without a registry digest (built or
+        imported locally) are not checked.
+      - A failed pull keeps the running container and warns; a missing image that cannot be pulled fails
+        that container only.
+    type: bool
+    default: true
+  prune:
+    description:
+      - Remove managed containers of the O(scope) that are no longer listed. Containers from a source that
+        could not be read in this run are never removed.
+    type: bool
+    default: true
+  cleanup:
+    description:
+      - V(managed) removes the images that replacements left unused and untagged.
+      - V(none) removes nothing.
+      - V(host) reproduces the original tool's host-wide cleanup, which removes B(every) stopped container and
+        every dangling image on the host, including those dockerup did not create.
+      - Volumes are never removed.
+    type: str
+    choices: [managed, none, host]
+    default: managed
+notes:
+  - Fields the definition leaves out are never compared against image defaults, so image-provided values
+    never cause a recreation.
+  - Drift of C(restart) and C(cpu) is repaired in place (C(docker update)); other drift replaces the container.
+  - The module utilities of this collection are private; their interfaces may change in any release.
+seealso:
+  - name: Docker Engine API
+    description: The API the module talks to through the Docker SDK for Python.
+    link: https://docs.docker.com/engine/api/
+"""
+
+EXAMPLES = r"""
+- name: Converge this host from its confdir, its user-data and an inline list
+  dockerup.bootstrap.containers:
+    confdir: /etc/dockerup/containers.d
+    user_data: true
+    containers:
+      - name: web
+        image: registry.example.com/web:1.4
+        portMappings:
+          - containerPort: 80
+            hostPort: 8080
+        env:
+          LOG_LEVEL: info
+        restart: always
+        volumes:
+          - containerPath: /etc/web
+            hostPath: /srv/web/conf
+            mode: ro
+
+- name: Only report drift (run the play with --check --diff)
+  dockerup.bootstrap.containers:
+    confdir: /etc/dockerup/containers.d
+  check_mode: true
+  register: drift
+
+- name: A separate set of containers that this task owns, without pulling
+  dockerup.bootstrap.containers:
+    scope: monitoring
+    pull: false
+    containers: "{{ monitoring_containers }}"
+"""
+
+RETURN = r"""
+actions:
+  description:
+    - What was done (or, in check mode, what would be done), in order, with the reasons.
+    - C(action) is one of V(network), V(pull), V(recover), V(remove), V(create), V(replace), V(update),
+      V(start), V(rollback). A failed action carries C(error).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - container: web
+      action: replace
+      reasons: ["definition changed: env.LOG_LEVEL"]
+    - container: old-worker
+      action: remove
+      reasons: ["no longer listed"]
+containers:
+  description: The listed containers as they are after the run (in check mode, as they are now), by name.
+  returned: always
+  type: dict
+  sample:
+    web:
+      id: 4f1c0e3b5e0d...
+      image: registry.example.com/web:1.4
+      image_id: sha256:5d7f...
+      status: running
+      ports:
+        80/tcp:
+          - host_ip: 0.0.0.0
+            host_port: 8080
+errors:
+  description: Containers that could not be converged, by name, with the reason. The task fails when this is not empty.
+  returned: always
+  type: dict
+  sample:
+    api: "image registry.example.com/api:2 is not on the host and could not be pulled: manifest unknown"
+diff:
+  description: One entry per container that changes, with only the changed fields (env values masked).
+  returned: when diff mode is on
+  type: list
+  elements: dict
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+try:
+    from ansible_collections.dockerup.bootstrap.plugins.module_utils.engine import converge
+    from ansible_collections.dockerup.bootstrap.plugins.module_utils.errors import DockerupError
+    from ansible_collections.dockerup.bootstrap.plugins.module_utils.observe import DOCKER_IMPORT_ERROR
+    from ansible_collections.dockerup.bootstrap.plugins.module_utils.schema import JSONSCHEMA_IMPORT_ERROR
+except ImportError:
+    ENGINE_IMPORT_ERROR = traceback.format_exc()
+else:
+    ENGINE_IMPORT_ERROR = None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            containers=dict(type="list", elements="dict", default=[]),
+            confdir=dict(type="path"),
+            user_data=dict(type="bool", default=False),
+            user_data_endpoint=dict(type="str", default="http://169.254.169.254"),
+            cache=dict(type="path", default="/var/cache/dockerup"),
+            docker_host=dict(type="str"),
+            scope=dict(type="str", default="default"),
+            pull=dict(type="bool", default=True),
+            prune=dict(type="bool", default=True),
+            cleanup=dict(type="str", default="managed", choices=["managed", "none", "host"]),
+        ),
+        supports_check_mode=True,
+    )
+    if ENGINE_IMPORT_ERROR:
+        module.fail_json(msg="the dockerup engine could not be imported", exception=ENGINE_IMPORT_ERROR)
+    if DOCKER_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
+    if JSONSCHEMA_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("jsonschema"), exception=JSONSCHEMA_IMPORT_ERROR)
+
+    params = module.params
+    try:
+        result = converge(
+            containers=params["containers"],
+            confdir=params["confdir"],
+            user_data=params["user_data"],
+            user_data_endpoint=params["user_data_endpoint"],
+            cache=params["cache"],
+            docker_host=params["docker_host"],
+            scope=params["scope"],
+            pull=params["pull"],
+            prune=params["prune"],
+            cleanup=params["cleanup"],
+            check_mode=module.check_mode,
+            diff=module._diff,
+        )
+    except DockerupError as exc:
+        module.fail_json(msg=str(exc), changed=False, actions=[], containers={}, errors={})
+
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    if result["errors"]:
+        failed = "; ".join("%s: %s" % item for item in result["errors"].items())
+        module.fail_json(msg="%d container(s) not converged: %s" % (len(result["errors"]), failed), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Local Docker registry for tests (image updates): Debian's docker-registry on 127.0.0.1, no TLS needed.
+#   scripts/registry.sh start    install docker-registry if missing, write our own config, start, wait for /v2/
+#   scripts/registry.sh stop     stop the registry started by this script (by its pid file), wait for exit
+#   scripts/registry.sh status   exit 0 when http://127.0.0.1:PORT/v2/ answers, 1 otherwise
+# Port: DOCKERUP_REGISTRY_PORT (default 5055). State: /var/lib/dockerup-test/registry/
+#   config.yml (ours, never the packaged /etc/docker/registry/config.yml), data/, registry.pid, registry.log
+# Idempotent: start when already running does nothing; a stale pid file (dead or reused pid) is removed.
+# Data persists across stop/start. Push with: docker tag IMG 127.0.0.1:PORT/NAME:TAG && docker push ...
+set -euo pipefail
+
+port=${DOCKERUP_REGISTRY_PORT:-5055}
+dir=/var/lib/dockerup-test/registry
+config=$dir/config.yml
+data=$dir/data
+pidfile=$dir/registry.pid
+log=$dir/registry.log
+url=http://127.0.0.1:$port/v2/
+
+answers() {
+  # The registry answers GET /v2/ with 200 and "Docker-Distribution-Api-Version: registry/2.0".
+  curl -fsS --max-time 2 -o /dev/null "$url" 2>/dev/null
+}
+
+# Print the pid from the pid file when it names a live docker-registry serving our config; else nothing.
+live_pid() {
+  local pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile" 2>/dev/null || true)
+  case $pid in '' | *[!0-9]*) return 0 ;; esac
+  [ -d "/proc/$pid" ] || return 0
+  grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && return 0
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "docker-registry serve $config" || return 0
+  echo "$pid"
+}
+
+write_config() {
+  mkdir -p "$data"
+  cat >"$config.tmp" <<EOF
+# Written by scripts/registry.sh; rewritten on every start.
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+EOF
+  mv "$config.tmp" "$config"
+}
+
+start() {
+  local pid
+  pid=$(live_pid)
+  if [ -n "$pid" ] && ! grep -qx "  addr: 127.0.0.1:$port" "$config"; then
+    echo "registry: already running (pid $pid) with another address: $(grep 'addr:' "$config"); stop it first" >&2
+    return 1
+  fi
+  if [ -z "$pid" ]; then
+    rm -f "$pidfile"
+    if answers; then
+      echo "registry: something not started by this script already answers on $url; using it" >&2
+      return 0
+    fi
+    if ! command -v docker-registry >/dev/null 2>&1; then
+      echo "registry: installing docker-registry" >&2
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq
+      apt-get install -y -qq --no-install-recommends docker-registry >/dev/null
+    fi
+    write_config
+    # The child writes its own pid and then execs the registry, so the pid file names the registry
+    # whether or not setsid forks (it does when job control makes the child a group leader).
+    # shellcheck disable=SC2016  # expanded by the child bash
+    setsid bash -c 'echo $$ >"$1"; exec docker-registry serve "$2"' registry "$pidfile" "$config" \
+      >>"$log" 2>&1 </dev/null &
+  fi
+  for _ in $(seq 1 100); do
+    if answers; then
+      return 0
+    fi
+    pid=$(cat "$pidfile" 2>/dev/null || true)
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      break  # it started and died already
+    fi
+    sleep 0.1
+  done
+  echo "registry: $url did not answer; last lines of $log:" >&2
+  tail -n 20 "$log" >&2 || true
+  return 1
+}
+
+stop() {
+  local pid
+  pid=$(live_pid)
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      [ -n "$(live_pid)" ] || break
+      sleep 0.1
+    done
+    if [ -n "$(live_pid)" ]; then
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.2
+    fi
+  fi
+  rm -f "$pidfile"
+}
+
+case ${1:-} in
+  start) start ;;
+  stop) stop ;;
+  status) answers || exit 1 ;;
+  *)
+    echo "usage: $0 start|stop|status   (port: DOCKERUP_REGISTRY_PORT, default 5055)" >&2
+    exit 2
+    ;;
+esac
