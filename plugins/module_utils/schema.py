@@ -192,6 +192,9 @@ def _explain(error):
             ] or ["%s: %s" % (where, error.message)]
     if error.validator == "oneOf":
         return ["%s: %s" % (where, _describe_oneof(path, error.instance))]
+    if error.validator == "pattern" and path == ["name"]:
+        return ["name: %r is not a valid Docker container name (2 or more letters, digits, '_', '.' or '-', "
+                "starting with a letter or digit)" % error.instance]
     if error.validator == "required":
         return ["%s: %s" % (where, error.message)]
     return ["%s: %s" % (where, error.message)]

@@ -1,0 +1,225 @@
+# Copyright: dockerup developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import json
+
+from ansible_collections.dockerup.bootstrap.plugins.module_utils import schema
+from ansible_collections.dockerup.bootstrap.plugins.module_utils.observe import Observed
+from ansible_collections.dockerup.bootstrap.plugins.module_utils.plan import plan_actions
+
+IMAGE = "sha256:" + "a" * 64
+NEWER = "sha256:" + "b" * 64
+
+
+def defs(*raws):
+    return schema.validate([(raw, "inline[%d]" % i, "inline") for i, raw in enumerate(raws)])
+
+
+def running(definition, **changes):
+    """An observed container exactly as dockerup would have created it from ``definition``."""
+    container = {
+        "id": "id-" + definition["name"],
+        "name": definition["name"],
+        "image_id": IMAGE,
+        "image": definition["image"],
+        "status": "running",
+        "exit_code": 0,
+        "config_hash": schema.config_hash(definition),
+        "source": definition["source"],
+        "definition": schema.fingerprint(definition),
+        "live": {f: definition[f] for f in ("restart", "cpu", "memory", "privileged", "init")},
+        "ports": {},
+        "volumes": {},
+    }
+    live = changes.pop("live", {})
+    container.update(changes)
+    container["live"].update(live)
+    return container
+
+
+def observed(definitions, containers=(), images=None, registry=None, foreign=None):
+    snapshot = Observed()
+    snapshot.containers = list(containers)
+    snapshot.images = images if images is not None else {d["image"]: {"id": IMAGE, "digests": []} for d in definitions}
+    snapshot.registry = registry or {}
+    snapshot.foreign = foreign or {}
+    return snapshot
+
+
+def summary(plan):
+    return [(a["action"], a["container"]) for a in plan.actions]
+
+
+WEB = {"name": "web", "image": "img:1", "env": {"A": "1", "SECRET": "hunter2"}, "portMappings": [{"containerPort": 80}]}
+API = {"name": "api", "image": "img:1"}
+
+
+def test_converge_from_nothing_creates_all():
+    desired = defs(WEB, API)
+    plan = plan_actions(desired, observed(desired))
+    assert summary(plan) == [("create", "web"), ("create", "api")]
+    before, after = plan.actions[0]["diff"]
+    assert before == {} and after["env"] == {"A": "********", "SECRET": "********"}
+
+
+def test_no_op_when_everything_holds():
+    desired = defs(WEB, API)
+    plan = plan_actions(desired, observed(desired, [running(d) for d in desired]))
+    assert plan.actions == [] and plan.errors == {} and plan.warnings == []
+
+
+def test_random_host_port_is_not_drift():
+    desired = defs(WEB)
+    container = running(desired[0], ports={"80/tcp": [{"host_ip": "0.0.0.0", "host_port": 32768}]})
+    assert plan_actions(desired, observed(desired, [container])).actions == []
+
+
+def test_one_env_change_replaces_only_that_container_with_a_masked_diff():
+    old = defs(WEB, API)
+    new = defs(dict(WEB, env={"A": "2", "SECRET": "hunter2", "B": "x"}), API)
+    plan = plan_actions(new, observed(new, [running(d) for d in old]))
+    assert summary(plan) == [("replace", "web")]
+    action = plan.actions[0]
+    assert action["reasons"] == ["definition changed: env.A, env.B"]
+    assert action["diff"] == ({"env": {"A": "********"}}, {"env": {"A": "******** (changed)", "B": "********"}})
+    assert "hunter2" not in json.dumps([a["reasons"] for a in plan.actions]) + json.dumps(action["diff"])
+
+
+def test_removed_env_key_and_port_are_changes():
+    old = defs(WEB)
+    new = defs(dict(WEB, env={"A": "1"}, portMappings=[]))
+    action = plan_actions(new, observed(new, [running(d) for d in old])).actions[0]
+    assert action["action"] == "replace"
+    assert action["reasons"] == ["definition changed: portMappings, env.SECRET"]
+    assert action["diff"][0]["portMappings"] == [{"containerPort": 80, "protocol": "tcp"}]
+    assert action["diff"][1]["portMappings"] == []
+
+
+def test_unlisted_container_is_removed_unless_prune_is_off():
+    old = defs(WEB, API)
+    new = defs(API)
+    containers = [running(d) for d in old]
+    assert summary(plan_actions(new, observed(new, containers))) == [("remove", "web")]
+    assert plan_actions(new, observed(new, containers), prune=False).actions == []
+
+
+def test_containers_of_an_unread_source_are_never_pruned():
+    old = schema.validate([(WEB, "user-data: containers[0]", "user-data"), (API, "inline[0]", "inline")])
+    new = defs(API)
+    plan = plan_actions(new, observed(new, [running(d) for d in old]), unread={"user-data"})
+    assert plan.actions == []
+    assert "could not be read" in plan.warnings[0]
+
+
+def test_stopped_container_is_started():
+    desired = defs(API)
+    plan = plan_actions(desired, observed(desired, [running(desired[0], status="exited", exit_code=137)]))
+    assert summary(plan) == [("start", "api")]
+    assert plan.actions[0]["reasons"] == ["not running (exited with code 137)"]
+
+
+def test_finished_one_shot_job_is_left_alone():
+    desired = defs(dict(API, restart="never"))
+    done = running(desired[0], status="exited", exit_code=0)
+    assert plan_actions(desired, observed(desired, [done])).actions == []
+    failed = running(desired[0], status="exited", exit_code=1)
+    assert summary(plan_actions(desired, observed(desired, [failed]))) == [("start", "api")]
+
+
+def test_restart_drift_is_repaired_in_place():
+    desired = defs(API)
+    plan = plan_actions(desired, observed(desired, [running(desired[0], live={"restart": "no"})]))
+    assert summary(plan) == [("update", "api")]
+    assert plan.actions[0]["fields"] == ["restart"]
+    assert plan.actions[0]["diff"] == ({"restart": "never"}, {"restart": "on-failure"})
+
+
+def test_memory_drift_replaces():
+    desired = defs(dict(API, memory="64m"))
+    plan = plan_actions(desired, observed(desired, [running(desired[0], live={"memory": 128 * 1024 * 1024})]))
+    assert summary(plan) == [("replace", "api")]
+
+
+def test_cpu_drift_back_to_default_replaces():
+    desired = defs(API)
+    plan = plan_actions(desired, observed(desired, [running(desired[0], live={"cpu": 512})]))
+    assert summary(plan) == [("replace", "api")]
+
+
+def test_tag_naming_another_image_replaces():
+    desired = defs(API)
+    snapshot = observed(desired, [running(desired[0])], images={"img:1": {"id": NEWER, "digests": []}})
+    plan = plan_actions(desired, snapshot)
+    assert summary(plan) == [("replace", "api")]
+    assert "now names bbbbbbbbbbbb, the container runs aaaaaaaaaaaa" in plan.actions[0]["reasons"][0]
+
+
+def test_missing_image_is_pulled_and_may_replace():
+    desired = defs(API)
+    plan = plan_actions(desired, observed(desired, [running(desired[0])], images={"img:1": None}), pull=False)
+    assert summary(plan) == [("pull", "api"), ("replace", "api")]
+    assert plan.actions[1]["only_if_image_changes"] is True
+
+
+def test_registry_update_available_pulls_and_replaces():
+    desired = defs(API)
+    images = {"img:1": {"id": IMAGE, "digests": ["reg/img@sha256:old"]}}
+    plan = plan_actions(desired, observed(desired, [running(desired[0])], images=images, registry={"img:1": {"digest": "sha256:new"}}))
+    assert summary(plan) == [("pull", "api"), ("replace", "api")]
+    assert plan.actions[0]["reasons"] == ["image update available for img:1: sha256:old -> sha256:new"]
+    assert plan.actions[1]["only_if_image_changes"] is False
+
+
+def test_registry_digest_unchanged_is_a_no_op():
+    desired = defs(API)
+    images = {"img:1": {"id": IMAGE, "digests": ["reg/img@sha256:same"]}}
+    plan = plan_actions(desired, observed(desired, [running(desired[0])], images=images, registry={"img:1": {"digest": "sha256:same"}}))
+    assert plan.actions == []
+
+
+def test_registry_unreachable_warns_and_keeps_container():
+    desired = defs(API)
+    images = {"img:1": {"id": IMAGE, "digests": ["reg/img@sha256:old"]}}
+    plan = plan_actions(desired, observed(desired, [running(desired[0])], images=images, registry={"img:1": {"error": "connection refused"}}))
+    assert plan.actions == []
+    assert "could not check img:1 for updates (connection refused)" in plan.warnings[0]
+
+
+def test_unmanaged_name_clash_is_an_error_for_that_container_only():
+    desired = defs(WEB, API)
+    plan = plan_actions(desired, observed(desired, foreign={"web": "not managed by dockerup"}))
+    assert summary(plan) == [("create", "api")]
+    assert "already exists and is not managed by dockerup" in plan.errors["web"]
+
+
+def test_dependents_of_a_replaced_container_are_replaced_after_it():
+    old = defs({"name": "data", "image": "img:1"}, {"name": "app", "image": "img:1", "volumes": [{"from": "data"}]},
+               {"name": "front", "image": "img:1", "links": {"app": "app"}}, {"name": "solo", "image": "img:1"})
+    new = defs({"name": "data", "image": "img:1", "env": {"V": "2"}}, {"name": "app", "image": "img:1", "volumes": [{"from": "data"}]},
+               {"name": "front", "image": "img:1", "links": {"app": "app"}}, {"name": "solo", "image": "img:1"})
+    plan = plan_actions(new, observed(new, [running(d) for d in old]))
+    assert summary(plan) == [("replace", "data"), ("replace", "app"), ("replace", "front")]
+    assert plan.actions[1]["reasons"] == ["depends on 'data', which is recreated"]
+
+
+def test_missing_network_is_created_first():
+    desired = defs(dict(API, network="backend"))
+    plan = plan_actions(desired, observed(desired))
+    assert summary(plan) == [("network", "api"), ("create", "api")]
+    assert plan.actions[0]["network"] == "backend"
+
+
+def test_interrupted_replacement_is_recovered():
+    desired = defs(API)
+    aside = running(desired[0], name="api_dockerup_old_123", status="exited")
+    plan = plan_actions(desired, observed(desired, [aside]))
+    assert summary(plan) == [("recover", "api"), ("start", "api")]
+
+
+def test_leftover_of_a_finished_replacement_is_removed():
+    desired = defs(API)
+    aside = running(desired[0], id="old", name="api_dockerup_old_123", status="exited")
+    plan = plan_actions(desired, observed(desired, [aside, running(desired[0])]))
+    assert summary(plan) == [("remove", "api_dockerup_old_123")]
+    assert "interrupted replacement" in plan.actions[0]["reasons"][0]
