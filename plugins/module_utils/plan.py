@@ -175,6 +175,7 @@ def _plan_container(plan, definition, container, observed, image_updates, recrea
 
     reasons, before, after = [], {}, {}
     replace = False
+    fields = []
     if container["config_hash"] != schema.config_hash(definition):
         fields, before, after = definition_diff(container, definition)
         reasons.append("definition changed: " + ", ".join(fields))
@@ -201,7 +202,7 @@ def _plan_container(plan, definition, container, observed, image_updates, recrea
     in_place = []
     for field in sorted(dockerspec.LIVE_FIELDS):
         live, wanted = container["live"][field], definition[field]
-        if live == wanted:
+        if live == wanted or field in fields:  # a changed definition explains it: replaced anyway
             continue
         shown_live = "never" if field == "restart" and live == "no" else live
         shown_wanted = "never" if field == "restart" and wanted == "no" else wanted

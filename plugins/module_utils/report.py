@@ -18,18 +18,20 @@ def public_action(action):
 def diff_entries(actions):
     """One diff entry per container that changes, only the changed fields, sorted by container."""
     merged = {}
+    why = {}
     for action in actions:
         if action.get("diff") is None or action["action"] in ("pull", "network"):
             continue
         before, after = merged.setdefault(action["container"], ({}, {}))
         before.update(action["diff"][0])
         after.update(action["diff"][1])
+        why.setdefault(action["container"], []).append("%s: %s" % (action["action"], "; ".join(action["reasons"])))
     entries = []
     for name in sorted(merged):
         before, after = merged[name]
         entries.append({
             "before_header": "container %s" % name,
-            "after_header": "container %s" % name,
+            "after_header": "container %s (%s)" % (name, "; ".join(why[name])),
             "before": before,
             "after": after,
         })
