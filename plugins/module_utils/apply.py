@@ -107,8 +107,13 @@ def _pull(api, ref):
         return exc
 
 
+DEFAULT_STOP_TIMEOUT = 10
+
+
 def _stop(api, container):
-    api.stop(container["id"])
+    """Stop gracefully, waiting the container's own stop timeout (docker-py's HTTP timeout grows with it)."""
+    timeout = container.get("stop_timeout")
+    api.stop(container["id"], timeout=DEFAULT_STOP_TIMEOUT if timeout is None else timeout)
 
 
 def _remove(api, container):

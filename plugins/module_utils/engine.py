@@ -56,7 +56,7 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
     if cleanup not in CLEANUP_MODES:
         raise DockerupError("cleanup must be one of %s, not %r" % (", ".join(CLEANUP_MODES), cleanup))
     found = sources.read_sources(containers, confdir, user_data, user_data_endpoint, cache)
-    definitions = schema.validate(found.entries)
+    definitions = schema.validate(found.entries, found.problems)
     with run_lock(cache, lock_wait):
         api = observe.connect(docker_host)
         try:

@@ -75,6 +75,7 @@ def _container(attrs):
         "image": attrs["Config"].get("Image"),
         "status": state.get("Status"),
         "exit_code": state.get("ExitCode"),
+        "stop_timeout": attrs["Config"].get("StopTimeout"),
         "config_hash": labels.get(dockerspec.CONFIG_HASH),
         "source": labels.get(dockerspec.SOURCE),
         "definition": labels.get(dockerspec.DEFINITION),

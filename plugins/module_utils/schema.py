@@ -376,14 +376,15 @@ def dependencies(definition):
     return names
 
 
-def validate(entries):
+def validate(entries, problems=()):
     """Validate and normalise every entry at once.
 
     ``entries``: list of ``(raw, origin, source)`` where ``origin`` names the place for messages
     (``/etc/dockerup/containers.d/web.json``, ``user-data``, ``inline[2]``) and ``source`` is the label
-    value. Returns the definitions in order; raises DefinitionError listing every problem.
+    value. ``problems``: those found while reading the sources, reported together with these.
+    Returns the definitions in order; raises DefinitionError listing every problem.
     """
-    problems = []
+    problems = list(problems)
     definitions = []
     origins = {}
     for index, (raw, origin, source) in enumerate(entries):

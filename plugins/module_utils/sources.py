@@ -15,8 +15,6 @@ import tempfile
 import urllib.error
 import urllib.request
 
-from .errors import DefinitionError
-
 DEFAULT_CONFDIR = "/etc/dockerup/containers.d"
 DEFAULT_USER_DATA_ENDPOINT = "http://169.254.169.254"
 USER_DATA_SOURCE = "user-data"
@@ -31,7 +29,7 @@ class Sources:
 
     def __init__(self):
         self.entries = []  # (raw, origin, source label)
-        self.problems = []  # reading/parsing problems: the run fails
+        self.problems = []  # files that cannot be read or parsed: the run fails (with the schema's problems)
         self.warnings = []
         self.unread = set()  # source labels that could not be read now (never prune their containers)
         self.user_data_text = None  # a good user-data document to store as the last good copy
@@ -59,8 +57,6 @@ def read_sources(containers=None, confdir=None, user_data=False, endpoint=DEFAUL
         _read_confdir(sources, confdir)
     if user_data:
         _read_user_data(sources, endpoint, cache)
-    if sources.problems:
-        raise DefinitionError(sources.problems)
     return sources
 
 

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from ansible_collections.dockerup.bootstrap.plugins.module_utils import sources
+from ansible_collections.dockerup.bootstrap.plugins.module_utils import schema, sources
 from ansible_collections.dockerup.bootstrap.plugins.module_utils.errors import DefinitionError
 
 STUB_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "integration", "imds_stub.py")
@@ -56,24 +56,25 @@ def test_confdir_reads_json_files_sorted_and_ignores_others(tmp_path):
     assert found.entries[2][1:] == (str(tmp_path / "b.json"), str(tmp_path / "b.json"))
 
 
-def test_bad_json_names_the_file(tmp_path):
-    write(tmp_path / "good.json", {"name": "bb", "image": "i"})
+def test_bad_json_names_the_file_and_is_listed_with_schema_problems(tmp_path):
+    write(tmp_path / "good.json", {"name": "bb", "image": "i", "portMapping": []})
     write(tmp_path / "bad.json", '{"name": "web",')
+    found = sources.read_sources(confdir=str(tmp_path))
+    assert len(found.problems) == 1
+    assert found.problems[0].startswith("%s: not valid JSON" % (tmp_path / "bad.json"))
     with pytest.raises(DefinitionError) as info:
-        sources.read_sources(confdir=str(tmp_path))
-    assert len(info.value.problems) == 1
-    assert info.value.problems[0].startswith("%s: not valid JSON" % (tmp_path / "bad.json"))
+        schema.validate(found.entries, found.problems)
+    assert len(info.value.problems) == 2
+    assert info.value.problems[1].startswith("%s: container 'bb': portMapping: unknown key" % (tmp_path / "good.json"))
 
 
 def test_document_that_is_not_an_object(tmp_path):
     write(tmp_path / "list.json", [{"name": "bb"}])
-    with pytest.raises(DefinitionError, match="list.json: must hold one container object"):
-        sources.read_sources(confdir=str(tmp_path))
+    assert "list.json: must hold one container object" in sources.read_sources(confdir=str(tmp_path)).problems[0]
 
 
 def test_missing_confdir_is_an_error(tmp_path):
-    with pytest.raises(DefinitionError, match="confdir does not exist"):
-        sources.read_sources(confdir=str(tmp_path / "nope"))
+    assert "confdir does not exist" in sources.read_sources(confdir=str(tmp_path / "nope")).problems[0]
 
 
 def test_missing_default_confdir_is_not_an_error(monkeypatch):
