@@ -228,6 +228,16 @@ else:
     ENGINE_IMPORT_ERROR = None
 
 
+def masked_invocation(params):
+    """The task's arguments as Ansible echoes them back, with env values of inline definitions masked."""
+    shown = dict(params)
+    shown["containers"] = [
+        dict(raw, env={key: "********" for key in raw["env"]}) if isinstance(raw.get("env"), dict) else raw
+        for raw in params["containers"] or []
+    ]
+    return {"module_args": shown}
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -252,6 +262,7 @@ def main():
         module.fail_json(msg=missing_required_lib("jsonschema"), exception=JSONSCHEMA_IMPORT_ERROR)
 
     params = module.params
+    invocation = masked_invocation(params)
     try:
         result = converge(
             containers=params["containers"],
@@ -268,14 +279,14 @@ def main():
             diff=module._diff,
         )
     except DockerupError as exc:
-        module.fail_json(msg=str(exc), changed=False, actions=[], containers={}, errors={})
+        module.fail_json(msg=str(exc), changed=False, actions=[], containers={}, errors={}, invocation=invocation)
 
     for warning in result.pop("warnings"):
         module.warn(warning)
     if result["errors"]:
         failed = "; ".join("%s: %s" % item for item in result["errors"].items())
-        module.fail_json(msg="%d container(s) not converged: %s" % (len(result["errors"]), failed), **result)
-    module.exit_json(**result)
+        module.fail_json(msg="%d container(s) not converged: %s" % (len(result["errors"]), failed), invocation=invocation, **result)
+    module.exit_json(invocation=invocation, **result)
 
 
 if __name__ == "__main__":
