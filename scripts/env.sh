@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Source me: puts this checkout on Ansible's collection path as dockerup.bootstrap (build/collections),
 # and makes Ansible run modules with this Python (the one that has docker and jsonschema).
 _dockerup_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -3,7 +3,7 @@
 # engine, registry and IMDS stand-in, all started here), then ansible-test sanity and ansible-lint.
 # Exits non-zero when any part fails. Usage: scripts/test.sh [unit|integration|qa ...]
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 scripts/setup.sh || exit 1
 source scripts/env.sh
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 from . import dockerspec, schema
-from .observe import image_current, wants_update_check
+from .observe import image_current
 
 CHANGED_MARK = schema.MASK + " (changed)"
 

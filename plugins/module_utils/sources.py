@@ -9,11 +9,11 @@ could not be read is not an empty list: its containers are protected from prunin
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
 import os
 import tempfile
-import urllib.error
-import urllib.request
+import urllib.parse
 
 DEFAULT_CONFDIR = "/etc/dockerup/containers.d"
 DEFAULT_USER_DATA_ENDPOINT = "http://169.254.169.254"
@@ -82,6 +82,21 @@ def _read_confdir(sources, confdir):
         sources.add_document(document, path, path)
 
 
+def _http(method, url, headers, timeout):
+    """``(status, body)`` of one plain HTTP(S) request; OSError when the server cannot be reached."""
+    parts = urllib.parse.urlsplit(url)
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = connection_class(parts.hostname, parts.port, timeout=timeout)
+    try:
+        connection.request(method, parts.path, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    except http.client.HTTPException as exc:
+        raise OSError("bad answer from %s: %s" % (url, exc))
+    finally:
+        connection.close()
+
+
 def fetch_user_data(endpoint, timeout=IMDS_TIMEOUT):
     """User-data text from the instance metadata service: IMDSv2 (token), falling back to IMDSv1.
 
@@ -90,24 +105,17 @@ def fetch_user_data(endpoint, timeout=IMDS_TIMEOUT):
     """
     base = endpoint.rstrip("/")
     headers = {}
-    request = urllib.request.Request(
-        base + "/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": IMDS_TOKEN_TTL}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            headers["X-aws-ec2-metadata-token"] = response.read().decode("ascii").strip()
-    except urllib.error.HTTPError as exc:
-        if exc.code >= 500:
-            raise OSError("metadata service answered %d to the token request" % exc.code)
-        # IMDSv1 only (403/404/405): ask without a token
-    request = urllib.request.Request(base + "/latest/user-data", headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            return ""
-        raise OSError("metadata service answered %d for user-data" % exc.code)
+    status, body = _http("PUT", base + "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": IMDS_TOKEN_TTL}, timeout)
+    if status == 200:
+        headers["X-aws-ec2-metadata-token"] = body.decode("ascii").strip()
+    elif status >= 500:
+        raise OSError("metadata service answered %d to the token request" % status)
+    # else IMDSv1 only (403/404/405): ask without a token
+    status, body = _http("GET", base + "/latest/user-data", headers, timeout)
+    if status == 404:
+        return ""
+    if status != 200:
+        raise OSError("metadata service answered %d for user-data" % status)
     if body[:2] == b"\x1f\x8b":
         body = gzip.decompress(body)
     return body.decode("utf-8")
@@ -131,7 +139,7 @@ def _read_user_data(sources, endpoint, cache):
     try:
         text = fetch_user_data(endpoint)
     except (OSError, ValueError) as exc:
-        reason = "user-data could not be fetched from %s (%s)" % (endpoint, getattr(exc, "reason", None) or exc)
+        reason = "user-data could not be fetched from %s (%s)" % (endpoint, exc)
         document = None
     else:
         document, reason = _parse_user_data(text)

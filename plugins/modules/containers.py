@@ -41,13 +41,14 @@ description:
     No volume is ever removed.
   - Values of C(env) never appear in the diff, in RV(actions), in warnings or in errors.
 author:
-  - dockerup developers
+  - dockerup developers (@dockerup)
 requirements:
   - Python 3.8 or later on the target
   - docker (Docker SDK for Python) 5.0 or later
   - jsonschema 3.2 or later
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details:
       - Check mode runs the same observation and plan as a real run and changes nothing (no create,
@@ -55,6 +56,7 @@ attributes:
       - Image updates are found by asking the registry for the tag's digest, which check mode does too;
         if the registry cannot be reached, the task warns and cannot report that update.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details:
       - One entry per container that changes, with only the changed fields; C(env) values are masked.
