@@ -110,6 +110,7 @@ SCHEMA = {
         },
         "env": {
             "type": "object",
+            "propertyNames": {"pattern": "^[^=]+$"},
             "additionalProperties": {"type": ["string", "number", "boolean"]},
         },
         "restart": {"enum": ["always", "on-failure", "never", "unless-stopped"]},
@@ -167,6 +168,8 @@ def _explain(error):
     """One or more messages for a jsonschema error, with secrets masked and did-you-mean hints."""
     path = list(error.absolute_path)
     where = json_path(path)
+    if error.validator in ("pattern", "propertyNames") and path == ["env"]:
+        return ["env: variable names must not be empty or contain '='"]
     if path and path[0] == "env":
         return ["%s: must be a string, number or boolean (value not shown)" % where]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
@@ -226,7 +229,7 @@ def check_definition(raw):
     validator = jsonschema.Draft7Validator(SCHEMA)
     problems = []
     for error in sorted(validator.iter_errors(raw), key=lambda e: [str(p) for p in e.absolute_path]):
-        problems.extend(_explain(error))
+        problems.extend(p for p in _explain(error) if p not in problems)
     if problems or not isinstance(raw, dict):
         return problems
     return _check_semantics(raw)

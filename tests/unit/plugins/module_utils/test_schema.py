@@ -198,6 +198,11 @@ def test_env_values_are_never_shown_in_errors():
     assert "hunter2" not in str(found)
 
 
+def test_env_names_cannot_hold_an_equals_sign():
+    assert problems({"name": "web", "image": "img", "env": {"": "x", "A=B": "y"}}) == [
+        "inline[0]: container 'web': env: variable names must not be empty or contain '='"]
+
+
 def test_null_env_is_an_error():
     assert problems({"name": "web", "image": "img", "env": {"A": None}})
 
