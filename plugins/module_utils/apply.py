@@ -3,35 +3,55 @@
 """Carry out a plan with docker-py: networks, pulls, recoveries, removals, then containers wave by wave.
 
 A failure is confined to its container (and the containers that depend on it); the others still
-converge. A replacement keeps the old container, stopped and renamed, until the new one runs; if the
-new one cannot start, it is removed and the old one comes back.
+converge. A replacement keeps the old container, stopped and renamed, until the new one is ready; if
+the new one does not become ready, it is removed and the old one comes back (rollback). Containers
+marked ``update.rolling`` are replaced one at a time, and none after the first failure.
 """
 
 from __future__ import annotations
+
+import time
 
 from . import dockerspec, schema
 from .observe import APIError, DockerException, NotFound, pool_map
 
 ENGINE_ERRORS = (APIError, DockerException, OSError)
 LOG_LINES = 10
+READY_POLL = 0.25
+DEFAULT_READY_TIMEOUT = 120
 
 
 class Outcome:
-    def __init__(self):
+    def __init__(self, ready_timeout=DEFAULT_READY_TIMEOUT):
         self.done = []  # actions carried out (plan entries, possibly with "error")
         self.errors = {}  # container name -> reason
         self.warnings = []
         self.touched = set()  # container names whose state changed
         self.replaced_images = set()  # image ids that replacements moved away from
+        self.deadline = time.monotonic() + ready_timeout  # bounds every readiness wait of the run
+        self._rolling_failed = None
+
+    def rolling(self, replace, name):
+        """Run a rolling replacement (callers run these one at a time). Returns the error (None on
+        success), or False when it was skipped because an earlier rolling replacement failed."""
+        if self._rolling_failed:
+            self.warnings.append("%r was not replaced: rolling updates stopped after %r failed; it keeps running its current version"
+                                 % (name, self._rolling_failed))
+            return False
+        error = _catch(replace)
+        if error is not None:
+            self._rolling_failed = name
+        return error
 
 
 def describe(exc):
-    text = getattr(exc, "explanation", None) or str(exc)
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    """An engine error as text: the daemon's own explanation when it gave one."""
+    text = (getattr(exc, "explanation", None) or str(exc)).strip()
+    return text or type(exc).__name__
 
 
-def apply_plan(api, plan, observed, scope, cleanup="managed"):
-    outcome = Outcome()
+def apply_plan(api, plan, observed, scope, cleanup="managed", ready_timeout=DEFAULT_READY_TIMEOUT):
+    outcome = Outcome(ready_timeout)
     outcome.errors.update(plan.errors)
     by_kind = {}
     for action in plan.actions:
@@ -67,7 +87,11 @@ def apply_plan(api, plan, observed, scope, cleanup="managed"):
         if action["action"] in ("create", "replace", "update", "start"):
             per_container.setdefault(action["container"], []).append(action)
     for wave in schema.dependency_order([actions[0]["definition"] for actions in per_container.values()]):
-        pool_map(lambda d: _converge_one(api, scope, per_container[d["name"]], observed, pulled, failed_images, outcome), wave)
+        # Independent containers converge concurrently; rolling replacements go one at a time, in order.
+        rolling = [d for d in wave if d["rolling"] and any(a["action"] == "replace" for a in per_container[d["name"]])]
+        lanes = [[d] for d in wave if d not in rolling] + ([rolling] if rolling else [])
+        pool_map(lambda lane: [_converge_one(api, scope, per_container[d["name"]], observed, pulled, failed_images, outcome)
+                               for d in lane], lanes)
 
     if cleanup == "managed":
         _remove_unused_images(api, outcome)
@@ -76,9 +100,10 @@ def apply_plan(api, plan, observed, scope, cleanup="managed"):
     return outcome
 
 
-def _catch(function, *args):
+def _catch(function, *args, **kwargs):
+    """The engine error ``function`` raised, or None."""
     try:
-        function(*args)
+        function(*args, **kwargs)
     except ENGINE_ERRORS as exc:
         return exc
     return None
@@ -148,7 +173,11 @@ def _converge_one(api, scope, actions, observed, pulled, failed_images, outcome)
             if action["target"]["status"] in ("created", "exited"):
                 _record(outcome, dict(action, action="start", reasons=["not running"]), _catch(api.start, action["target"]["id"]))
             continue
-        if kind == "create":
+        if kind == "replace" and definition["rolling"]:
+            error = outcome.rolling(lambda: _replace(api, action, scope, outcome), name)
+            if error is False:
+                continue  # halted: left on its current version
+        elif kind == "create":
             error = _catch(_create_and_start, api, definition, scope, None)
         elif kind == "replace":
             error = _catch(_replace, api, action, scope, outcome)
@@ -158,54 +187,104 @@ def _converge_one(api, scope, actions, observed, pulled, failed_images, outcome)
             error = _catch(api.start, action["target"]["id"])
         _record(outcome, action, error)
         if error is not None:
+            if kind == "replace":
+                outcome.done.append({"action": "rollback", "container": name, "diff": None,
+                                     "reasons": ["the replacement failed; the previous container was restored"]})
             return
 
 
 def _replacement_needed(action, pulled, failed_images):
     """A replacement caused only by an image pull is dropped when the pull failed or changed nothing."""
     image = action["definition"]["image"]
-    only_image = all(r.startswith("image ") or r.startswith("not running") for r in action["reasons"])
-    if image in failed_images and only_image:
+    causes = action["causes"]
+    if image in failed_images and causes <= {"image", "image-maybe"}:
         return False
-    if action.get("only_if_image_changes"):
+    if causes == {"image-maybe"}:
         return pulled.get(image) not in (None, action["target"]["image_id"])
     return True
 
 
+def _create(api, definition, scope, carried, name=None):
+    args = dockerspec.create_args(api, definition, scope, carried)
+    if name:
+        args["name"] = name
+    return api.create_container(**args)["Id"]
+
+
 def _create_and_start(api, definition, scope, carried):
-    created = api.create_container(**dockerspec.create_args(api, definition, scope, carried))
-    api.start(created["Id"])
-    return created["Id"]
+    container_id = _create(api, definition, scope, carried)
+    api.start(container_id)
+    return container_id
+
+
+class NotReady(APIError):
+    """The new container did not become ready; the message says why and shows its last log lines."""
+
+
+def wait_ready(api, container_id, definition, deadline):
+    """Wait until the container is ready: ``healthy`` when it has a health check, else still running
+    after ``update.minReadySeconds``. Raises NotReady (exited, unhealthy, or the run's deadline passed)."""
+    started = time.monotonic()
+    while True:
+        state = api.inspect_container(container_id)["State"]
+        status = state.get("Status")
+        health = (state.get("Health") or {}).get("Status")
+        if status != "running":
+            if definition["restart"] == "no" and status == "exited" and state.get("ExitCode") == 0:
+                return  # a one-shot job that finished well
+            raise NotReady("the new container is %s (exit code %s); last log lines:\n%s" % (
+                status, state.get("ExitCode"), _last_logs(api, container_id)))
+        if health == "healthy" or (health is None and time.monotonic() - started >= definition["min_ready_seconds"]):
+            return
+        if health == "unhealthy":
+            probe = ((state.get("Health") or {}).get("Log") or [{}])[-1].get("Output", "").strip()
+            raise NotReady("the new container is unhealthy (last check: %s); last log lines:\n%s" % (
+                probe or "no output", _last_logs(api, container_id)))
+        if time.monotonic() >= deadline:
+            raise NotReady("the new container was not ready within the run's ready timeout (%s); last log lines:\n%s" % (
+                "health: %s" % health if health else "running", _last_logs(api, container_id)))
+        time.sleep(READY_POLL)
 
 
 def _replace(api, action, scope, outcome):
-    """Stop and set the old container aside, start the new one; on failure bring the old one back."""
+    """Replace a container without losing it: the old one is kept, stopped and renamed (or, with
+    ``update.eager``, still running) until the new one is ready; on failure the new one is removed and
+    the old one restored. ``outcome.deadline`` bounds the readiness wait."""
     old = action["target"]
     definition = action["definition"]
-    aside = "%s_dockerup_old_%s" % (definition["name"], old["id"][:12])
+    name = definition["name"]
+    aside = "%s_dockerup_old_%s" % (name, old["id"][:12])
     was_running = old["status"] in ("running", "restarting")
-    if was_running:
-        _stop(api, old)
-    api.rename(old["id"], aside)
     new_id = None
+    set_aside = False
     try:
-        created = api.create_container(**dockerspec.create_args(api, definition, scope, old["volumes"]))
-        new_id = created["Id"]
-        api.start(new_id)
-        state = api.inspect_container(new_id)["State"]
-        if state.get("Status") not in ("running",) and not (definition["restart"] == "no" and state.get("ExitCode") == 0):
-            raise APIError("the new container is %s (exit code %s); last log lines:\n%s" % (
-                state.get("Status"), state.get("ExitCode"), _last_logs(api, new_id)))
+        if definition["eager"]:
+            new_id = _create(api, definition, scope, old["volumes"], name="%s_dockerup_new_%s" % (name, old["id"][:12]))
+            api.start(new_id)
+            wait_ready(api, new_id, definition, outcome.deadline)
+            if was_running:
+                _stop(api, old)
+            api.rename(old["id"], aside)
+            set_aside = True
+            api.rename(new_id, name)
+        else:
+            if was_running:
+                _stop(api, old)
+            api.rename(old["id"], aside)
+            set_aside = True
+            new_id = _create(api, definition, scope, old["volumes"])
+            api.start(new_id)
+            wait_ready(api, new_id, definition, outcome.deadline)
     except ENGINE_ERRORS:
         if new_id:
             _catch(api.remove_container, new_id, v=False, force=True)
-        api.rename(old["id"], definition["name"])
+        if set_aside:
+            api.rename(old["id"], name)
         if was_running:
-            api.start(old["id"])
-        outcome.done.append({"action": "rollback", "container": definition["name"], "diff": None,
-                             "reasons": ["the replacement failed; the previous container was restored"]})
+            _catch(api.start, old["id"])
         raise
-    if old["image_id"] != api.inspect_container(new_id)["Image"]:
+    new_image = api.inspect_container(new_id)["Image"]
+    if old["image_id"] != new_image:
         outcome.replaced_images.add(old["image_id"])
     try:
         api.remove_container(old["id"], v=False)

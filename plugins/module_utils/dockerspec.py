@@ -87,9 +87,23 @@ def create_args(api, definition, scope, carried_volumes=None):
         "stop_signal": definition["stop_signal"],
         "stop_timeout": definition["stop_timeout"],
     }
+    if definition["healthcheck"]:
+        args["healthcheck"] = healthcheck(definition["healthcheck"])
     if definition["entrypoint"] == []:
         args["entrypoint"] = [""]  # Docker's way to say "no entrypoint"
     return {k: v for k, v in args.items() if v is not None}
+
+
+def healthcheck(check):
+    """The Engine API's Healthcheck: durations in nanoseconds; unset values left to Docker."""
+    nanoseconds = {"interval": "interval", "timeout": "timeout", "start_period": "start_period"}
+    result = {"test": check["test"]}
+    for key, name in nanoseconds.items():
+        if check[key] is not None:
+            result[name] = int(check[key] * 1e9)
+    if check["retries"] is not None:
+        result["retries"] = check["retries"]
+    return result
 
 
 def _restart_name(host_config):

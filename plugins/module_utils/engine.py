@@ -46,7 +46,7 @@ def run_lock(cache, wait=300.0):
 
 def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=sources.DEFAULT_USER_DATA_ENDPOINT,
              cache=DEFAULT_CACHE, docker_host=None, scope="default", pull=True, prune=True, cleanup="managed",
-             check_mode=False, diff=False, lock_wait=300.0):
+             check_mode=False, diff=False, lock_wait=300.0, ready_timeout=apply.DEFAULT_READY_TIMEOUT):
     """Reconcile the engine at ``docker_host`` with the definitions from every source.
 
     Returns the report dict (see report.build_report). Raises DefinitionError (bad input: nothing
@@ -61,7 +61,7 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
         api = observe.connect(docker_host)
         try:
             observed = observe.observe(api, definitions, scope, pull)
-            planned = plan.plan_actions(definitions, observed, scope, prune, pull, found.unread)
+            planned = plan.plan_actions(definitions, observed, prune, found.unread, cleanup != "none")
             warnings = found.warnings + planned.warnings
             if check_mode:
                 current = {c["name"]: c for c in observed.containers}
@@ -69,7 +69,7 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
                 return report.build_report(planned.actions, shown, warnings, planned.errors, diff)
             if found.user_data_text is not None:
                 sources.store_user_data(cache, found.user_data_text)
-            outcome = apply.apply_plan(api, planned, observed, scope, cleanup)
+            outcome = apply.apply_plan(api, planned, observed, scope, cleanup, ready_timeout)
             final = _final_state(api, definitions, observed, outcome)
             return report.build_report(outcome.done, final, warnings + outcome.warnings, outcome.errors, diff)
         finally:

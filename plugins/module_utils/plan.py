@@ -47,7 +47,11 @@ def recorded_name(container):
         return container["name"]
 
 
-def plan_actions(definitions, observed, scope="default", prune=True, pull=True, unread=()):
+def plan_actions(definitions, observed, prune=True, unread=(), cleanup=True):
+    """The plan for ``definitions`` on the ``observed`` engine. ``prune``: remove unlisted managed
+    containers; ``unread``: sources whose containers must not be pruned in this run; ``cleanup``: with
+    ``prune`` off, still remove unlisted managed containers that have exited. (Which images are checked
+    for updates was decided when observing: see ``observe.wants_update_check``.)"""
     plan = Plan()
     desired = {d["name"]: d for d in definitions}
     current = {}
@@ -59,10 +63,13 @@ def plan_actions(definitions, observed, scope="default", prune=True, pull=True, 
             leftovers.append(container)
 
     _plan_networks(plan, definitions, observed)
-    image_updates = _plan_pulls(plan, definitions, observed, pull)
+    image_updates = _plan_pulls(plan, definitions, observed)
 
     removals = []
-    for container in leftovers:
+    # A run killed during a replacement leaves the old container set aside (``<name>_dockerup_old_*``)
+    # and, with eager, maybe the new one under ``<name>_dockerup_new_*``. Bring one back under the
+    # name when the name is free (a running one first, else the set-aside old one); remove the rest.
+    for container in sorted(leftovers, key=lambda c: (c["status"] != "running", "_dockerup_old_" not in c["name"], c["name"])):
         name = recorded_name(container)
         if name in desired and name not in current and name not in observed.foreign:
             plan.add("recover", name, ["left renamed as %r by an interrupted replacement; renamed back" % container["name"]],
@@ -72,13 +79,14 @@ def plan_actions(definitions, observed, scope="default", prune=True, pull=True, 
             removals.append((container, "left over from an interrupted replacement of %r" % name))
     for name, container in sorted(current.items()):
         if name not in desired:
-            removals.append((container, "no longer listed"))
+            exited = container["status"] in ("created", "exited", "dead")
+            removals.append((container, "no longer listed" if prune or not (cleanup and exited) else "exited and no longer listed (cleanup)"))
     for container, reason in removals:
         if container["source"] in unread:
             plan.warnings.append(
                 "container %r kept: its source %r could not be read in this run" % (container["name"], container["source"])
             )
-        elif prune or reason != "no longer listed":
+        elif prune or reason != "no longer listed":  # leftovers and cleanup go even when prune is off
             before = _shown_record(container)
             plan.add("remove", container["name"], [reason], diff=(before, {}), target=container)
 
@@ -97,7 +105,7 @@ def _plan_networks(plan, definitions, observed):
         plan.add("network", ", ".join(users), ["network %r does not exist; created with our label" % network], network=network)
 
 
-def _plan_pulls(plan, definitions, observed, pull):
+def _plan_pulls(plan, definitions, observed):
     """Pull actions. Returns ``{ref: (reason, certain)}`` for images whose pull changes (``certain``: the
     registry says so) or may change (the local image was missing) what running containers should run."""
     image_updates = {}
@@ -163,41 +171,40 @@ def definition_diff(container, definition):
 
 
 def _plan_container(plan, definition, container, observed, image_updates, recreated):
+    """Actions for one listed container. A replacement records its ``causes``: ``definition``,
+    ``image`` (the tag names another image, or the registry has a newer one), ``image-maybe`` (the
+    image is pulled again and may turn out the same), ``dependency``, ``drift``, ``dead``."""
     name = definition["name"]
     if name in observed.foreign:
         plan.errors[name] = "a container named %r already exists and is %s; it was left untouched" % (name, observed.foreign[name])
         return
-    shown = schema.to_format(schema.masked(definition))
     if container is None:
-        plan.add("create", name, ["not present"], diff=({}, shown), definition=definition)
+        plan.add("create", name, ["not present"], diff=({}, schema.to_format(schema.masked(definition))), definition=definition)
         recreated.add(name)
         return
 
-    reasons, before, after = [], {}, {}
-    replace = False
+    reasons, causes, before, after = [], set(), {}, {}
     fields = []
     if container["config_hash"] != schema.config_hash(definition):
         fields, before, after = definition_diff(container, definition)
         reasons.append("definition changed: " + ", ".join(fields))
-        replace = True
+        causes.add("definition")
 
     image = observed.images.get(definition["image"])
     if image is not None and image["id"] != container["image_id"]:
         reasons.append("image %s now names %s, the container runs %s" % (definition["image"], short_id(image["id"]), short_id(container["image_id"])))
         before["image_id"], after["image_id"] = container["image_id"], image["id"]
-        replace = True
-    only_if_image_changes = False
-    if definition["image"] in image_updates and "image_id" not in after:
+        causes.add("image")
+    elif definition["image"] in image_updates:
         reason, certain = image_updates[definition["image"]]
         reasons.append(reason)
         before["image_id"], after["image_id"] = container["image_id"], "(the pulled image)"
-        only_if_image_changes = not (certain or replace)
-        replace = replace or certain
+        causes.add("image" if certain else "image-maybe")
 
     deps = sorted(schema.dependencies(definition) & recreated)
-    if deps and not replace:
+    if deps:
         reasons.append("depends on %s, which is recreated" % ", ".join(repr(d) for d in deps))
-        replace = True
+        causes.add("dependency")
 
     in_place = []
     for field in sorted(dockerspec.LIVE_FIELDS):
@@ -212,29 +219,28 @@ def _plan_container(plan, definition, container, observed, image_updates, recrea
         if dockerspec.repair_in_place(field, definition):
             in_place.append(field)
         else:
-            replace = True
+            causes.add("drift")
 
     status = container["status"]
     finished_job = definition["restart"] == "no" and status == "exited" and container["exit_code"] == 0
-    needs_start = status in ("created", "exited") and not finished_job
+    start_reason = None
     if status == "dead":
         reasons.append("the container is dead")
-        replace = True
-    elif needs_start:
+        causes.add("dead")
+    elif status in ("created", "exited") and not finished_job:
         detail = "exited with code %s" % container["exit_code"] if status == "exited" else "created, never started"
-        reasons.append("not running (%s)" % detail)
+        start_reason = "not running (%s)" % detail
+        reasons.append(start_reason)
         before.setdefault("status", status)
         after.setdefault("status", "running")
 
-    if replace or only_if_image_changes:
-        plan.add("replace", name, reasons, diff=(before, after), definition=definition, target=container,
-                 only_if_image_changes=not replace)
-        if replace:
+    if causes:
+        plan.add("replace", name, reasons, diff=(before, after), definition=definition, target=container, causes=causes)
+        if causes != {"image-maybe"}:
             recreated.add(name)
         return
     if in_place:
-        plan.add("update", name, [r for r in reasons if not r.startswith("not running")], diff=(before, after),
+        plan.add("update", name, [r for r in reasons if r != start_reason], diff=(before, after),
                  definition=definition, target=container, fields=in_place)
-    if needs_start:
-        plan.add("start", name, [r for r in reasons if r.startswith("not running")],
-                 diff=None if in_place else (before, after), definition=definition, target=container)
+    if start_reason:
+        plan.add("start", name, [start_reason], diff=None if in_place else (before, after), definition=definition, target=container)

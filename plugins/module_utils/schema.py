@@ -43,6 +43,13 @@ _STRING_OR_ARGV = {
     ]
 }
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+_DURATION_PATTERN = "^([0-9]+(\\.[0-9]+)?(h|m|s|ms))+$"
+_DURATION = {
+    "oneOf": [
+        {"type": "number", "minimum": 0},
+        {"type": "string", "pattern": _DURATION_PATTERN},
+    ]
+}
 
 # The one schema document of the format. Field meanings: README "Container format" and DESIGN.md.
 SCHEMA = {
@@ -121,6 +128,24 @@ SCHEMA = {
                 "pull": {"type": "boolean"},
                 "eager": {"type": "boolean"},
                 "rolling": {"type": "boolean"},
+                "minReadySeconds": _DURATION,
+            },
+        },
+        "healthcheck": {
+            "type": "object",
+            "required": ["test"],
+            "additionalProperties": False,
+            "properties": {
+                "test": {
+                    "oneOf": [
+                        {"type": "string", "minLength": 1},
+                        {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    ]
+                },
+                "interval": _DURATION,
+                "timeout": _DURATION,
+                "retries": {"type": "integer", "minimum": 0},
+                "startPeriod": _DURATION,
             },
         },
         "links": _STRING_MAP,
@@ -137,6 +162,7 @@ SCHEMA = {
 # Our documented defaults. Writing one of them explicitly is not a change.
 DEFAULT_RESTART = "on-failure"
 DEFAULT_NETWORK = "bridge"
+DEFAULT_MIN_READY_SECONDS = 2
 BUILTIN_NETWORKS = ("bridge", "host", "none")
 _MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 _RESTART_NAMES = {"never": "no"}
@@ -211,6 +237,11 @@ def _describe_oneof(path, instance):
         "cpu": "CPU shares as a non-negative integer",
         "memory": "bytes as an integer, or a string like \"512m\" or \"1g\"",
         "entrypoint": "a string (split like a shell) or a list of strings",
+        "test": "a shell command string, or a list (exec form)",
+        "interval": "seconds, or a duration like \"1m30s\"",
+        "timeout": "seconds, or a duration like \"1m30s\"",
+        "startPeriod": "seconds, or a duration like \"1m30s\"",
+        "minReadySeconds": "seconds, or a duration like \"1m30s\"",
         "command": "a string (split like a shell) or a list of strings",
     }.get(name, "a valid value")
     return "%r is not valid: expected %s" % (instance, expected)
@@ -246,6 +277,12 @@ def _check_semantics(raw):
         problems.append("portMappings: ports cannot be published with network %r (Docker would ignore them)" % network)
     if network == "container:" or network == "container:" + raw["name"]:
         problems.append("network: %r must name another container" % network)
+    if raw.get("update", {}).get("eager"):
+        for index, port in enumerate(raw.get("portMappings", [])):
+            if "hostPort" in port:
+                problems.append(
+                    "update.eager: cannot be combined with portMappings[%d].hostPort %s: the replacement starts while the "
+                    "old container still holds that host port; drop hostPort (random port) or eager" % (index, port["hostPort"]))
     seen = {}
     for index, volume in enumerate(raw.get("volumes", [])):
         target = volume.get("containerPath")
@@ -285,6 +322,36 @@ def _memory(value):
         return value
     match = re.match(r"^([0-9]+)([bkmgBKMG]?)$", value)
     return int(match.group(1)) * _MEMORY_UNITS[match.group(2).lower()]
+
+
+_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def seconds(value):
+    """A duration in seconds: a number, or a string such as ``"1m30s"``, ``"500ms"``, ``"2h"``."""
+    if value is None or isinstance(value, (int, float)):
+        return value
+    total = 0.0
+    for number, unit in re.findall(r"([0-9]+(?:\.[0-9]+)?)(h|ms|m|s)", value):
+        total += float(number) * _DURATION_UNITS[unit]
+    return int(total) if total == int(total) else total
+
+
+def _healthcheck(raw):
+    if raw is None:
+        return None
+    test = raw["test"]
+    if isinstance(test, str):
+        test = ["CMD-SHELL", test]
+    elif test[0] not in ("CMD", "CMD-SHELL", "NONE"):
+        test = ["CMD"] + list(test)
+    return {
+        "test": list(test),
+        "interval": seconds(raw.get("interval")),
+        "timeout": seconds(raw.get("timeout")),
+        "retries": raw.get("retries"),
+        "start_period": seconds(raw.get("startPeriod")),
+    }
 
 
 def env_text(value):
@@ -345,14 +412,16 @@ def normalise(raw, source):
         "init": raw.get("init", False),
         "stop_signal": raw.get("stopSignal"),
         "stop_timeout": raw.get("stopTimeout"),
+        "healthcheck": _healthcheck(raw.get("healthcheck")),
         "pull": update.get("pull"),
         "eager": update.get("eager", False),
         "rolling": update.get("rolling", False),
+        "min_ready_seconds": seconds(update.get("minReadySeconds", DEFAULT_MIN_READY_SECONDS)),
     }
 
 
 # Keys of a definition that say how to update, not what to run: never part of the hash.
-POLICY_KEYS = ("source", "pull", "eager", "rolling")
+POLICY_KEYS = ("source", "pull", "eager", "rolling", "min_ready_seconds")
 
 
 def _secret_digest(value):
@@ -362,7 +431,9 @@ def _secret_digest(value):
 def fingerprint(definition):
     """What a container records of its definition (label ``io.dockerup.definition``): the canonical
     definition without policy keys, env values replaced by digests so the label holds no secret."""
-    record = {k: v for k, v in definition.items() if k not in POLICY_KEYS}
+    # Unset optional fields are left out, so that a field added to the format later does not change
+    # the hash of containers created before it existed.
+    record = {k: v for k, v in definition.items() if k not in POLICY_KEYS and v is not None}
     record["env"] = {k: _secret_digest(v) for k, v in definition["env"].items()}
     return json.dumps(record, sort_keys=True, separators=(",", ":"))
 

@@ -30,15 +30,25 @@ description:
     or V({from: <container>})), C(portMappings) (list of V({containerPort, hostPort?, protocol?, hostIp?});
     no C(hostPort) means a random host port, which is not drift), C(env) (object; scalars become text),
     C(restart) (V(always), V(on-failure) (the default), V(unless-stopped), V(never)), C(links)
-    (V({\"<container>\": \"<alias>\"})), C(update) (V({pull, eager, rolling})), C(labels), C(user),
-    C(workingDir), C(hostname), C(init), C(stopSignal), C(stopTimeout) (seconds)."
+    (V({\"<container>\": \"<alias>\"})), C(update) (V({pull, eager, rolling, minReadySeconds})), C(healthcheck)
+    (V({test, interval?, timeout?, retries?, startPeriod?}); C(test) a shell command string or an exec list),
+    C(labels), C(user), C(workingDir), C(hostname), C(init), C(stopSignal), C(stopTimeout) (seconds).
+    Durations are seconds, or strings such as V(1m30s) or V(500ms)."
   - Containers start in dependency order (C(links), C(volumes) C(from), C(network) V(container:<name>));
     independent containers are created concurrently. When a container is recreated, the containers that
     depend on it are recreated after it.
-  - A replacement keeps the old container, stopped and renamed, until the new one runs; if the new one
-    fails to start, it is removed and the old one restored. Volumes of the old container (declared
-    anonymous volumes and the image's VOLUME paths) are mounted into the new one, so their data survives.
-    No volume is ever removed.
+  - A replacement keeps the old container, stopped and renamed, until the new one is ready, that is
+    C(healthy) when it has a health check (from its image or its C(healthcheck) field), else still running
+    after C(update.minReadySeconds) (default 2). If the new one exits, turns unhealthy, or is not ready
+    within O(ready_timeout), it is removed and the old one restored and started (rollback); the task fails
+    for that container with the reason and the new container's last log lines. A run killed half-way is
+    finished by the next run.
+  - With C(update.eager), the replacement starts under a temporary name while the old container still
+    runs, and takes over only once ready (no downtime; such a container cannot publish a fixed C(hostPort)).
+    With C(update.rolling), containers are replaced one at a time in dependency then definition order; after
+    the first failure no further rolling replacement happens in that run.
+  - Volumes of the old container (declared anonymous volumes and the image's VOLUME paths) are mounted into
+    the new one, so their data survives. No volume is ever removed.
   - Values of C(env) never appear in the diff, in RV(actions), in warnings or in errors.
 author:
   - dockerup developers (@dockerup)
@@ -119,9 +129,16 @@ options:
         could not be read in this run are never removed.
     type: bool
     default: true
+  ready_timeout:
+    description:
+      - Seconds that all readiness waits of one run may take together; a replacement not ready by then is
+        rolled back.
+    type: int
+    default: 120
   cleanup:
     description:
-      - V(managed) removes the images that replacements left unused and untagged.
+      - V(managed) removes the images that replacements left unused and untagged, and (when O(prune) is
+        off) the managed containers of the O(scope) that are no longer listed and have exited.
       - V(none) removes nothing.
       - V(host) reproduces the original tool's host-wide cleanup, which removes B(every) stopped container and
         every dangling image on the host, including those dockerup did not create.
@@ -253,6 +270,7 @@ def main():
             pull=dict(type="bool", default=True),
             prune=dict(type="bool", default=True),
             cleanup=dict(type="str", default="managed", choices=["managed", "none", "host"]),
+            ready_timeout=dict(type="int", default=120),
         ),
         supports_check_mode=True,
     )
@@ -277,6 +295,7 @@ def main():
             pull=params["pull"],
             prune=params["prune"],
             cleanup=params["cleanup"],
+            ready_timeout=params["ready_timeout"],
             check_mode=module.check_mode,
             diff=module._diff,
         )

@@ -157,9 +157,9 @@ def test_tag_naming_another_image_replaces():
 
 def test_missing_image_is_pulled_and_may_replace():
     desired = defs(API)
-    plan = plan_actions(desired, observed(desired, [running(desired[0])], images={"img:1": None}), pull=False)
+    plan = plan_actions(desired, observed(desired, [running(desired[0])], images={"img:1": None}))
     assert summary(plan) == [("pull", "api"), ("replace", "api")]
-    assert plan.actions[1]["only_if_image_changes"] is True
+    assert plan.actions[1]["causes"] == {"image-maybe"}
 
 
 def test_registry_update_available_pulls_and_replaces():
@@ -168,7 +168,7 @@ def test_registry_update_available_pulls_and_replaces():
     plan = plan_actions(desired, observed(desired, [running(desired[0])], images=images, registry={"img:1": {"digest": "sha256:new"}}))
     assert summary(plan) == [("pull", "api"), ("replace", "api")]
     assert plan.actions[0]["reasons"] == ["image update available for img:1: sha256:old -> sha256:new"]
-    assert plan.actions[1]["only_if_image_changes"] is False
+    assert plan.actions[1]["causes"] == {"image"}
 
 
 def test_registry_digest_unchanged_is_a_no_op():
@@ -223,3 +223,22 @@ def test_leftover_of_a_finished_replacement_is_removed():
     plan = plan_actions(desired, observed(desired, [aside, running(desired[0])]))
     assert summary(plan) == [("remove", "api_dockerup_old_123")]
     assert "interrupted replacement" in plan.actions[0]["reasons"][0]
+
+
+def test_with_prune_off_cleanup_still_removes_exited_unlisted_containers():
+    old = defs(WEB, API)
+    new = defs(API)
+    exited = running(old[0], status="exited", exit_code=0)
+    plan = plan_actions(new, observed(new, [exited, running(old[1])]), prune=False)
+    assert summary(plan) == [("remove", "web")]
+    assert plan.actions[0]["reasons"] == ["exited and no longer listed (cleanup)"]
+    assert plan_actions(new, observed(new, [exited, running(old[1])]), prune=False, cleanup=False).actions == []
+
+
+def test_killed_eager_replacement_recovers_the_running_new_container():
+    desired = defs(API)
+    old = running(desired[0], id="old", name="api_dockerup_old_123", status="exited")
+    new = running(desired[0], id="new", name="api_dockerup_new_123")
+    plan = plan_actions(desired, observed(desired, [old, new]))
+    assert summary(plan) == [("recover", "api"), ("remove", "api_dockerup_old_123")]
+    assert plan.actions[0]["target"]["id"] == "new"
