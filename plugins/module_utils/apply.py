@@ -5,12 +5,15 @@
 A failure is confined to its container (and the containers that depend on it); the others still
 converge. A replacement keeps the old container, stopped and renamed, until the new one is ready; if
 the new one does not become ready, it is removed and the old one comes back (rollback). Containers
-marked ``update.rolling`` are replaced one at a time, and none after the first failure.
+marked ``update.rolling`` are replaced one at a time, and none after the first failure. A stop
+request (SIGTERM of the host command) lets the step in progress finish and starts no other.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from contextlib import contextmanager
 
 from . import dockerspec, schema
 from .observe import APIError, DockerException, NotFound, pool_map
@@ -19,29 +22,12 @@ ENGINE_ERRORS = (APIError, DockerException, OSError)
 LOG_LINES = 10
 READY_POLL = 0.25
 DEFAULT_READY_TIMEOUT = 120
+DEFAULT_STOP_TIMEOUT = 10
+SLOW_STEP = 1.0  # a pull or a wait that takes longer than this is announced through ``progress``
 
 
-class Outcome:
-    def __init__(self, ready_timeout=DEFAULT_READY_TIMEOUT):
-        self.done = []  # actions carried out (plan entries, possibly with "error")
-        self.errors = {}  # container name -> reason
-        self.warnings = []
-        self.touched = set()  # container names whose state changed
-        self.replaced_images = set()  # image ids that replacements moved away from
-        self.deadline = time.monotonic() + ready_timeout  # bounds every readiness wait of the run
-        self._rolling_failed = None
-
-    def rolling(self, replace, name):
-        """Run a rolling replacement (callers run these one at a time). Returns the error (None on
-        success), or False when it was skipped because an earlier rolling replacement failed."""
-        if self._rolling_failed:
-            self.warnings.append("%r was not replaced: rolling updates stopped after %r failed; it keeps running its current version"
-                                 % (name, self._rolling_failed))
-            return False
-        error = _catch(replace)
-        if error is not None:
-            self._rolling_failed = name
-        return error
+class NotReady(APIError):
+    """The new container did not become ready; the message says why and shows its last log lines."""
 
 
 def describe(exc):
@@ -50,57 +36,7 @@ def describe(exc):
     return text or type(exc).__name__
 
 
-def apply_plan(api, plan, observed, scope, cleanup="managed", ready_timeout=DEFAULT_READY_TIMEOUT):
-    outcome = Outcome(ready_timeout)
-    outcome.errors.update(plan.errors)
-    by_kind = {}
-    for action in plan.actions:
-        by_kind.setdefault(action["action"], []).append(action)
-
-    for action in by_kind.get("network", []):
-        _run(outcome, action, lambda a: api.create_network(
-            a["network"], driver="bridge", labels={dockerspec.MANAGED: "true", dockerspec.SCOPE: scope}))
-
-    failed_images = {}
-    pulled = {}
-    for action, result in zip(by_kind.get("pull", []), pool_map(lambda a: _pull(api, a["image"]), by_kind.get("pull", []))):
-        if isinstance(result, Exception):
-            failed_images[action["image"]] = describe(result)
-            present = observed.images.get(action["image"]) is not None
-            if present:
-                outcome.warnings.append("pull of %s failed (%s); containers keep running the local image" % (action["image"], failed_images[action["image"]]))
-            else:
-                outcome.done.append(dict(action, error=failed_images[action["image"]]))
-        else:
-            pulled[action["image"]] = result
-            outcome.done.append(action)
-
-    for action in by_kind.get("recover", []):
-        _run(outcome, action, lambda a: api.rename(a["target"]["id"], a["container"]))
-
-    removals = by_kind.get("remove", [])
-    for action, error in zip(removals, pool_map(lambda a: _catch(_remove, api, a["target"]), removals)):
-        _record(outcome, action, error)
-
-    per_container = {}
-    for action in plan.actions:
-        if action["action"] in ("create", "replace", "update", "start"):
-            per_container.setdefault(action["container"], []).append(action)
-    for wave in schema.dependency_order([actions[0]["definition"] for actions in per_container.values()]):
-        # Independent containers converge concurrently; rolling replacements go one at a time, in order.
-        rolling = [d for d in wave if d["rolling"] and any(a["action"] == "replace" for a in per_container[d["name"]])]
-        lanes = [[d] for d in wave if d not in rolling] + ([rolling] if rolling else [])
-        pool_map(lambda lane: [_converge_one(api, scope, per_container[d["name"]], observed, pulled, failed_images, outcome)
-                               for d in lane], lanes)
-
-    if cleanup == "managed":
-        _remove_unused_images(api, outcome)
-    elif cleanup == "host":
-        _prune_host(api, outcome)
-    return outcome
-
-
-def _catch(function, *args, **kwargs):
+def catch(function, *args, **kwargs):
     """The engine error ``function`` raised, or None."""
     try:
         function(*args, **kwargs)
@@ -109,209 +45,291 @@ def _catch(function, *args, **kwargs):
     return None
 
 
-def _run(outcome, action, function):
-    _record(outcome, action, _catch(function, action))
+class Outcome:
+    """What a run did: the actions carried out (plan entries, failed ones with ``error``), per-container
+    errors, warnings, which containers changed, and which images replacements moved away from."""
+
+    def __init__(self):
+        self.done = []
+        self.errors = {}
+        self.warnings = []
+        self.touched = set()
+        self.replaced_images = set()
+        self.interrupted = False
+        self._lock = threading.Lock()
+
+    def record(self, action, error=None):
+        with self._lock:
+            if error is None:
+                self.done.append(action)
+                self.touched.add(action["container"])
+                return
+            text = error if isinstance(error, str) else describe(error)
+            self.done.append(dict(action, error=text))
+            self.errors[action["container"]] = text if isinstance(error, str) else "%s failed: %s" % (action["action"], text)
 
 
-def _record(outcome, action, error):
-    if error is None:
-        outcome.done.append(action)
-        outcome.touched.add(action["container"])
-    else:
-        outcome.done.append(dict(action, error=describe(error)))
-        outcome.errors[action["container"]] = "%s failed: %s" % (action["action"], describe(error))
+class Applier:
+    def __init__(self, api, observed, scope, ready_timeout=DEFAULT_READY_TIMEOUT, hub_auth=None,
+                 stop_requested=None, progress=None):
+        self.api = api
+        self.observed = observed
+        self.scope = scope
+        self.deadline = time.monotonic() + ready_timeout  # bounds every readiness wait of the run
+        self.hub_auth = hub_auth
+        self.stop_requested = stop_requested or (lambda: False)
+        self.progress = progress
+        self.outcome = Outcome()
+        self.pulled = {}  # image ref -> image id after a successful pull
+        self.failed_pulls = {}  # image ref -> reason
+        self.rolling_failed = None
 
+    # -- the run ---------------------------------------------------------------------------------
+    def apply(self, plan, cleanup="managed"):
+        outcome = self.outcome
+        outcome.errors.update(plan.errors)
+        by_kind = {}
+        for action in plan.actions:
+            by_kind.setdefault(action["action"], []).append(action)
 
-def _pull(api, ref):
-    try:
-        for line in api.pull(ref, stream=True, decode=True):
-            if isinstance(line, dict) and line.get("error"):
-                raise APIError(line["error"])
-        return api.inspect_image(ref)["Id"]
-    except ENGINE_ERRORS as exc:
-        return exc
+        for action in by_kind.get("network", []):
+            self._step(action, lambda a: self.api.create_network(
+                a["network"], driver="bridge", labels={dockerspec.MANAGED: "true", dockerspec.SCOPE: self.scope}))
+        pool_map(self._pull, by_kind.get("pull", []))
+        for action in by_kind.get("recover", []):
+            self._step(action, lambda a: self.api.rename(a["target"]["id"], a["container"]))
+        pool_map(lambda a: self._step(a, lambda a: self._remove(a["target"])), by_kind.get("remove", []))
 
+        per_container = {}
+        for action in plan.actions:
+            if action["action"] in ("create", "replace", "update", "start"):
+                per_container.setdefault(action["container"], []).append(action)
+        for wave in schema.dependency_order([actions[0]["definition"] for actions in per_container.values()]):
+            # Independent containers converge concurrently; rolling replacements go one at a time, in order.
+            rolling = [d for d in wave if d["rolling"] and any(a["action"] == "replace" for a in per_container[d["name"]])]
+            lanes = [[d] for d in wave if d not in rolling] + ([rolling] if rolling else [])
+            pool_map(lambda lane: [self._converge(per_container[d["name"]]) for d in lane], lanes)
 
-DEFAULT_STOP_TIMEOUT = 10
+        if outcome.interrupted:
+            outcome.warnings.append("interrupted: the step in progress was finished, the rest was not started")
+        elif cleanup == "managed":
+            self._remove_unused_images()
+        elif cleanup == "host":
+            self._prune_host()
+        return outcome
 
+    def _started(self):
+        """False (and the run marked interrupted) once a stop was requested: start no new step."""
+        if self.stop_requested():
+            self.outcome.interrupted = True
+            return False
+        return True
 
-def _stop(api, container):
-    """Stop gracefully, waiting the container's own stop timeout (docker-py's HTTP timeout grows with it)."""
-    timeout = container.get("stop_timeout")
-    api.stop(container["id"], timeout=DEFAULT_STOP_TIMEOUT if timeout is None else timeout)
+    def _step(self, action, function):
+        if self._started():
+            self.outcome.record(action, catch(function, action))
 
-
-def _remove(api, container):
-    if container["status"] in ("running", "restarting", "paused"):
-        _stop(api, container)
-    try:
-        api.remove_container(container["id"], v=False)
-    except NotFound:
-        pass
-
-
-def _converge_one(api, scope, actions, observed, pulled, failed_images, outcome):
-    definition = actions[0]["definition"]
-    name = definition["name"]
-    broken = sorted(d for d in schema.dependencies(definition) if d in outcome.errors)
-    if broken:
-        reason = "not converged: it depends on %s, which failed" % ", ".join(repr(b) for b in broken)
-        outcome.errors[name] = reason
-        for action in actions:
-            outcome.done.append(dict(action, error=reason))
-        return
-    image = definition["image"]
-    if image in failed_images and observed.images.get(image) is None:
-        reason = "image %s is not on the host and could not be pulled: %s" % (image, failed_images[image])
-        outcome.errors[name] = reason
-        for action in actions:
-            outcome.done.append(dict(action, error=reason))
-        return
-    for action in actions:
-        kind = action["action"]
-        if kind == "replace" and not _replacement_needed(action, pulled, failed_images):
-            if action["target"]["status"] in ("created", "exited"):
-                _record(outcome, dict(action, action="start", reasons=["not running"]), _catch(api.start, action["target"]["id"]))
-            continue
-        if kind == "replace" and definition["rolling"]:
-            error = outcome.rolling(lambda: _replace(api, action, scope, outcome), name)
-            if error is False:
-                continue  # halted: left on its current version
-        elif kind == "create":
-            error = _catch(_create_and_start, api, definition, scope, None)
-        elif kind == "replace":
-            error = _catch(_replace, api, action, scope, outcome)
-        elif kind == "update":
-            error = _catch(lambda: api.update_container(action["target"]["id"], **dockerspec.update_args(definition, action["fields"])))
-        else:
-            error = _catch(api.start, action["target"]["id"])
-        _record(outcome, action, error)
-        if error is not None:
-            if kind == "replace":
-                outcome.done.append({"action": "rollback", "container": name, "diff": None,
-                                     "reasons": ["the replacement failed; the previous container was restored"]})
-            return
-
-
-def _replacement_needed(action, pulled, failed_images):
-    """A replacement caused only by an image pull is dropped when the pull failed or changed nothing."""
-    image = action["definition"]["image"]
-    causes = action["causes"]
-    if image in failed_images and causes <= {"image", "image-maybe"}:
-        return False
-    if causes == {"image-maybe"}:
-        return pulled.get(image) not in (None, action["target"]["image_id"])
-    return True
-
-
-def _create(api, definition, scope, carried, name=None):
-    args = dockerspec.create_args(api, definition, scope, carried)
-    if name:
-        args["name"] = name
-    return api.create_container(**args)["Id"]
-
-
-def _create_and_start(api, definition, scope, carried):
-    container_id = _create(api, definition, scope, carried)
-    api.start(container_id)
-    return container_id
-
-
-class NotReady(APIError):
-    """The new container did not become ready; the message says why and shows its last log lines."""
-
-
-def wait_ready(api, container_id, definition, deadline):
-    """Wait until the container is ready: ``healthy`` when it has a health check, else still running
-    after ``update.minReadySeconds``. Raises NotReady (exited, unhealthy, or the run's deadline passed)."""
-    started = time.monotonic()
-    while True:
-        state = api.inspect_container(container_id)["State"]
-        status = state.get("Status")
-        health = (state.get("Health") or {}).get("Status")
-        if status != "running":
-            if definition["restart"] == "no" and status == "exited" and state.get("ExitCode") == 0:
-                return  # a one-shot job that finished well
-            raise NotReady("the new container is %s (exit code %s); last log lines:\n%s" % (
-                status, state.get("ExitCode"), _last_logs(api, container_id)))
-        if health == "healthy" or (health is None and time.monotonic() - started >= definition["min_ready_seconds"]):
-            return
-        if health == "unhealthy":
-            probe = ((state.get("Health") or {}).get("Log") or [{}])[-1].get("Output", "").strip()
-            raise NotReady("the new container is unhealthy (last check: %s); last log lines:\n%s" % (
-                probe or "no output", _last_logs(api, container_id)))
-        if time.monotonic() >= deadline:
-            raise NotReady("the new container was not ready within the run's ready timeout (%s); last log lines:\n%s" % (
-                "health: %s" % health if health else "running", _last_logs(api, container_id)))
-        time.sleep(READY_POLL)
-
-
-def _replace(api, action, scope, outcome):
-    """Replace a container without losing it: the old one is kept, stopped and renamed (or, with
-    ``update.eager``, still running) until the new one is ready; on failure the new one is removed and
-    the old one restored. ``outcome.deadline`` bounds the readiness wait."""
-    old = action["target"]
-    definition = action["definition"]
-    name = definition["name"]
-    aside = "%s_dockerup_old_%s" % (name, old["id"][:12])
-    was_running = old["status"] in ("running", "restarting")
-    new_id = None
-    set_aside = False
-    try:
-        if definition["eager"]:
-            new_id = _create(api, definition, scope, old["volumes"], name="%s_dockerup_new_%s" % (name, old["id"][:12]))
-            api.start(new_id)
-            wait_ready(api, new_id, definition, outcome.deadline)
-            if was_running:
-                _stop(api, old)
-            api.rename(old["id"], aside)
-            set_aside = True
-            api.rename(new_id, name)
-        else:
-            if was_running:
-                _stop(api, old)
-            api.rename(old["id"], aside)
-            set_aside = True
-            new_id = _create(api, definition, scope, old["volumes"])
-            api.start(new_id)
-            wait_ready(api, new_id, definition, outcome.deadline)
-    except ENGINE_ERRORS:
-        if new_id:
-            _catch(api.remove_container, new_id, v=False, force=True)
-        if set_aside:
-            api.rename(old["id"], name)
-        if was_running:
-            _catch(api.start, old["id"])
-        raise
-    new_image = api.inspect_container(new_id)["Image"]
-    if old["image_id"] != new_image:
-        outcome.replaced_images.add(old["image_id"])
-    try:
-        api.remove_container(old["id"], v=False)
-    except NotFound:
-        pass
-
-
-def _last_logs(api, container_id):
-    try:
-        return api.logs(container_id, tail=LOG_LINES).decode("utf-8", "replace").rstrip()
-    except ENGINE_ERRORS:
-        return "(no logs)"
-
-
-def _remove_unused_images(api, outcome):
-    for image_id in sorted(outcome.replaced_images):
+    @contextmanager
+    def _slow(self, text):
+        """Announce ``text`` through ``progress`` if the step takes more than a second."""
+        timer = None
+        if self.progress:
+            timer = threading.Timer(SLOW_STEP, self.progress, (text,))
+            timer.daemon = True
+            timer.start()
         try:
-            if api.inspect_image(image_id).get("RepoTags"):
+            yield
+        finally:
+            if timer:
+                timer.cancel()
+
+    # -- images ----------------------------------------------------------------------------------
+    def _pull(self, action):
+        ref = action["image"]
+        if not self._started():
+            return
+        try:
+            with self._slow("pulling %s" % ref):
+                auth = self.hub_auth if dockerspec.on_docker_hub(ref) else None
+                for line in self.api.pull(ref, stream=True, decode=True, auth_config=auth):
+                    if isinstance(line, dict) and line.get("error"):
+                        raise APIError(line["error"])
+                self.pulled[ref] = self.api.inspect_image(ref)["Id"]
+        except ENGINE_ERRORS as exc:
+            self.failed_pulls[ref] = describe(exc)
+            if self.observed.images.get(ref) is not None:
+                self.outcome.warnings.append("pull of %s failed (%s); containers keep running the local image" % (ref, self.failed_pulls[ref]))
+            else:
+                self.outcome.done.append(dict(action, error=self.failed_pulls[ref]))
+            return
+        self.outcome.done.append(action)
+
+    def _replacement_needed(self, action):
+        """A replacement caused only by an image pull is dropped when the pull failed or changed nothing."""
+        image = action["definition"]["image"]
+        causes = action["causes"]
+        if image in self.failed_pulls and causes <= {"image", "image-maybe"}:
+            return False
+        if causes == {"image-maybe"}:
+            return self.pulled.get(image) not in (None, action["target"]["image_id"])
+        return True
+
+    def _remove_unused_images(self):
+        """Images our replacements left behind, when nothing uses them and no tag names them."""
+        for image_id in sorted(self.outcome.replaced_images):
+            try:
+                if self.api.inspect_image(image_id).get("RepoTags"):
+                    continue
+                self.api.remove_image(image_id)
+            except ENGINE_ERRORS:
+                continue  # in use by another container, or already gone: left as is
+
+    def _prune_host(self):
+        try:
+            self.api.prune_containers()
+            self.api.prune_images(filters={"dangling": True})
+        except ENGINE_ERRORS as exc:
+            self.outcome.warnings.append("host-wide cleanup failed: %s" % describe(exc))
+
+    # -- containers ------------------------------------------------------------------------------
+    def _converge(self, actions):
+        """The actions of one container, in order; the first failure ends them."""
+        definition = actions[0]["definition"]
+        broken = sorted(d for d in schema.dependencies(definition) if d in self.outcome.errors)
+        image = definition["image"]
+        reason = None
+        if broken:
+            reason = "not converged: it depends on %s, which failed" % ", ".join(repr(b) for b in broken)
+        elif image in self.failed_pulls and self.observed.images.get(image) is None:
+            reason = "image %s is not on the host and could not be pulled: %s" % (image, self.failed_pulls[image])
+        if reason:
+            for action in actions:
+                self.outcome.record(action, reason)
+            return
+        for action in actions:
+            if not self._started():
+                return
+            kind = action["action"]
+            if kind == "replace" and not self._replacement_needed(action):
+                if action["target"]["status"] in ("created", "exited"):
+                    start = dict(action, action="start", reasons=["not running"])
+                    self.outcome.record(start, catch(self.api.start, action["target"]["id"]))
                 continue
-            api.remove_image(image_id)
+            if kind == "replace" and definition["rolling"] and self.rolling_failed:
+                self.outcome.warnings.append("%r was not replaced: rolling updates stopped after %r failed; it keeps "
+                                             "running its current version" % (definition["name"], self.rolling_failed))
+                continue
+            error = catch(self._act, action)
+            self.outcome.record(action, error)
+            if error is not None:
+                if kind == "replace":
+                    if definition["rolling"]:
+                        self.rolling_failed = definition["name"]
+                    self.outcome.record({"action": "rollback", "container": definition["name"], "diff": None,
+                                         "reasons": ["the replacement failed; the previous container was restored"]})
+                return
+
+    def _act(self, action):
+        kind = action["action"]
+        if kind == "create":
+            self.api.start(self._create(action["definition"], None))
+        elif kind == "replace":
+            self._replace(action)
+        elif kind == "update":
+            self.api.update_container(action["target"]["id"], **dockerspec.update_args(action["definition"], action["fields"]))
+        else:
+            self.api.start(action["target"]["id"])
+
+    def _create(self, definition, carried, name=None):
+        args = dockerspec.create_args(self.api, definition, self.scope, carried)
+        if name:
+            args["name"] = name
+        return self.api.create_container(**args)["Id"]
+
+    def _stop(self, container):
+        """Stop gracefully, waiting the container's own stop timeout (docker-py's HTTP timeout grows with it)."""
+        timeout = container.get("stop_timeout")
+        self.api.stop(container["id"], timeout=DEFAULT_STOP_TIMEOUT if timeout is None else timeout)
+
+    def _remove(self, container):
+        if container["status"] in ("running", "restarting", "paused"):
+            self._stop(container)
+        try:
+            self.api.remove_container(container["id"], v=False)
+        except NotFound:
+            pass
+
+    def _replace(self, action):
+        """Replace a container without losing it: the old one is kept, stopped and renamed (or, with
+        ``update.eager``, still running) until the new one is ready; on failure the new one is removed
+        and the old one restored."""
+        old = action["target"]
+        definition = action["definition"]
+        name = definition["name"]
+        aside = "%s_dockerup_old_%s" % (name, old["id"][:12])
+        was_running = old["status"] in ("running", "restarting")
+        new_id = None
+        set_aside = False
+        try:
+            if definition["eager"]:
+                new_id = self._create(definition, old["volumes"], name="%s_dockerup_new_%s" % (name, old["id"][:12]))
+                self.api.start(new_id)
+                self.wait_ready(new_id, definition)
+                if was_running:
+                    self._stop(old)
+                self.api.rename(old["id"], aside)
+                set_aside = True
+                self.api.rename(new_id, name)
+            else:
+                if was_running:
+                    self._stop(old)
+                self.api.rename(old["id"], aside)
+                set_aside = True
+                new_id = self._create(definition, old["volumes"])
+                self.api.start(new_id)
+                self.wait_ready(new_id, definition)
         except ENGINE_ERRORS:
-            continue  # in use by another container, or already gone: left as is
+            if new_id:
+                catch(self.api.remove_container, new_id, v=False, force=True)
+            if set_aside:
+                self.api.rename(old["id"], name)
+            if was_running:
+                catch(self.api.start, old["id"])
+            raise
+        if old["image_id"] != self.api.inspect_container(new_id)["Image"]:
+            self.outcome.replaced_images.add(old["image_id"])
+        try:
+            self.api.remove_container(old["id"], v=False)
+        except NotFound:
+            pass
 
+    def wait_ready(self, container_id, definition):
+        """Wait until the container is ready: ``healthy`` when it has a health check, else still running
+        after ``update.minReadySeconds``. Raises NotReady (exited, unhealthy, or the run's deadline passed)."""
+        started = time.monotonic()
+        with self._slow("waiting for %s to be ready" % definition["name"]):
+            while True:
+                state = self.api.inspect_container(container_id)["State"]
+                status = state.get("Status")
+                health = (state.get("Health") or {}).get("Status")
+                if status != "running":
+                    if definition["restart"] == "no" and status == "exited" and state.get("ExitCode") == 0:
+                        return  # a one-shot job that finished well
+                    raise NotReady("the new container is %s (exit code %s); last log lines:\n%s" % (
+                        status, state.get("ExitCode"), self._last_logs(container_id)))
+                if health == "healthy" or (health is None and time.monotonic() - started >= definition["min_ready_seconds"]):
+                    return
+                if health == "unhealthy":
+                    probe = ((state.get("Health") or {}).get("Log") or [{}])[-1].get("Output", "").strip()
+                    raise NotReady("the new container is unhealthy (last check: %s); last log lines:\n%s" % (
+                        probe or "no output", self._last_logs(container_id)))
+                if time.monotonic() >= self.deadline:
+                    raise NotReady("the new container was not ready within the run's ready timeout (%s); last log lines:\n%s" % (
+                        "health: %s" % health if health else "running", self._last_logs(container_id)))
+                time.sleep(READY_POLL)
 
-def _prune_host(api, outcome):
-    try:
-        api.prune_containers()
-        api.prune_images(filters={"dangling": True})
-    except ENGINE_ERRORS as exc:
-        outcome.warnings.append("host-wide cleanup failed: %s" % describe(exc))
+    def _last_logs(self, container_id):
+        try:
+            return self.api.logs(container_id, tail=LOG_LINES).decode("utf-8", "replace").rstrip()
+        except ENGINE_ERRORS:
+            return "(no logs)"

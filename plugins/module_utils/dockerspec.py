@@ -19,6 +19,12 @@ SOURCE = schema.LABEL_PREFIX + "source"
 DEFINITION = schema.LABEL_PREFIX + "definition"
 
 
+def on_docker_hub(ref):
+    """True when an image reference names Docker Hub (no registry host in its first component)."""
+    first = ref.split("/", 1)[0]
+    return "/" not in ref or not ("." in first or ":" in first or first == "localhost")
+
+
 def labels_for(definition, scope):
     labels = dict(definition["labels"])
     labels.update(

@@ -46,12 +46,17 @@ def run_lock(cache, wait=300.0):
 
 def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=sources.DEFAULT_USER_DATA_ENDPOINT,
              cache=DEFAULT_CACHE, docker_host=None, scope="default", pull=True, prune=True, cleanup="managed",
-             check_mode=False, diff=False, lock_wait=300.0, ready_timeout=apply.DEFAULT_READY_TIMEOUT):
+             check_mode=False, diff=False, lock_wait=300.0, ready_timeout=apply.DEFAULT_READY_TIMEOUT,
+             hub_auth=None, stop_requested=None, progress=None):
     """Reconcile the engine at ``docker_host`` with the definitions from every source.
 
     Returns the report dict (see report.build_report). Raises DefinitionError (bad input: nothing
     changed) or DockerupError (engine unreachable, lock held). Per-container failures are in
     ``report["errors"]``; the other containers still converge.
+
+    ``hub_auth``: credentials for Docker Hub pulls (the original's ``username``/``password``).
+    ``stop_requested``: polled between steps; once true, no new step starts (``report["interrupted"]``).
+    ``progress``: called with a line of text when a pull or a readiness wait takes more than a second.
     """
     if cleanup not in CLEANUP_MODES:
         raise DockerupError("cleanup must be one of %s, not %r" % (", ".join(CLEANUP_MODES), cleanup))
@@ -60,7 +65,7 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
     with run_lock(cache, lock_wait):
         api = observe.connect(docker_host)
         try:
-            observed = observe.observe(api, definitions, scope, pull)
+            observed = observe.observe(api, definitions, scope, pull, hub_auth)
             planned = plan.plan_actions(definitions, observed, prune, found.unread, cleanup != "none")
             warnings = found.warnings + planned.warnings
             if check_mode:
@@ -69,9 +74,12 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
                 return report.build_report(planned.actions, shown, warnings, planned.errors, diff)
             if found.user_data_text is not None:
                 sources.store_user_data(cache, found.user_data_text)
-            outcome = apply.apply_plan(api, planned, observed, scope, cleanup, ready_timeout)
+            applier = apply.Applier(api, observed, scope, ready_timeout, hub_auth, stop_requested, progress)
+            outcome = applier.apply(planned, cleanup)
             final = _final_state(api, definitions, observed, outcome)
-            return report.build_report(outcome.done, final, warnings + outcome.warnings, outcome.errors, diff)
+            result = report.build_report(outcome.done, final, warnings + outcome.warnings, outcome.errors, diff)
+            result["interrupted"] = outcome.interrupted
+            return result
         finally:
             api.close()
 

@@ -89,7 +89,7 @@ def wants_update_check(definition, pull_default):
     return definition["pull"] if definition["pull"] is not None else pull_default
 
 
-def observe(api, definitions, scope, pull_default):
+def observe(api, definitions, scope, pull_default, hub_auth=None):
     observed = Observed()
     try:
         listing = api.containers(all=True)
@@ -115,7 +115,7 @@ def observe(api, definitions, scope, pull_default):
     check = sorted(
         {d["image"] for d in definitions if wants_update_check(d, pull_default) and (observed.images.get(d["image"]) or {}).get("digests")}
     )
-    for ref, info in zip(check, pool_map(lambda ref: _registry_digest(api, ref), check)):
+    for ref, info in zip(check, pool_map(lambda ref: _registry_digest(api, ref, hub_auth), check)):
         observed.registry[ref] = info
 
     wanted_networks = {
@@ -154,9 +154,10 @@ def _image(api, ref):
     return {"id": attrs["Id"], "digests": sorted(attrs.get("RepoDigests") or [])}
 
 
-def _registry_digest(api, ref):
+def _registry_digest(api, ref, hub_auth=None):
+    auth = hub_auth if dockerspec.on_docker_hub(ref) else None
     try:
-        return {"digest": api.inspect_distribution(ref)["Descriptor"]["digest"]}
+        return {"digest": api.inspect_distribution(ref, auth_config=auth)["Descriptor"]["digest"]}
     except (APIError, DockerException, OSError, KeyError) as exc:
         return {"error": _short_error(exc)}
 

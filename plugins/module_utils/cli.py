@@ -1,0 +1,270 @@
+# Copyright: dockerup developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ``dockerup`` host command: the original tool's command line and config file over the engine.
+
+    dockerup [--config FILE] [--cache DIR] [--confdir DIR] [--aws|--no-aws] [--pull|--no-pull]
+             [--server] [--check] [--diff] [--json] [--version]
+
+Precedence: defaults < config file < flags. Exit codes: 0 converged (with --check: nothing to do),
+2 with --check when changes are pending, 1 on any error, 130 when interrupted before finishing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+
+from . import engine, sources
+from .errors import DockerupError
+
+VERSION = "0.1.0"
+DEFAULT_CONFIG = "/etc/dockerup/dockerup.conf"
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_PENDING = 2
+EXIT_INTERRUPTED = 130
+
+# key -> (type, default). Types: "str", "bool", "int", "path".
+CONFIG_KEYS = {
+    "confdir": ("path", sources.DEFAULT_CONFDIR),
+    "remote": ("str", None),
+    "interval": ("int", 60),
+    "aws": ("bool", False),
+    "pull": ("bool", True),
+    "server": ("bool", False),
+    "user_data_endpoint": ("str", sources.DEFAULT_USER_DATA_ENDPOINT),
+    "scope": ("str", "default"),
+    "cleanup": ("str", "managed"),
+    "username": ("str", None),
+    "password": ("str", None),
+    "email": ("str", None),
+}
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+class ConfigError(DockerupError):
+    pass
+
+
+def _convert(key, kind, text, where):
+    if kind == "bool":
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ConfigError("%s: %s=%s: expected true or false" % (where, key, text))
+    if kind == "int":
+        try:
+            value = int(text)
+        except ValueError:
+            raise ConfigError("%s: %s=%s: expected a whole number of seconds" % (where, key, text))
+        if value < 1:
+            raise ConfigError("%s: %s=%s: must be at least 1" % (where, key, text))
+        return value
+    if key == "cleanup" and text not in engine.CLEANUP_MODES:
+        raise ConfigError("%s: cleanup=%s: expected one of %s" % (where, text, ", ".join(engine.CLEANUP_MODES)))
+    return text
+
+
+def parse_config(text, path="<config>"):
+    """The original's ``key=value`` format: ``#`` and ``;`` comments, blank lines, spaces around ``=``."""
+    values = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#;":
+            continue
+        where = "%s:%d" % (path, number)
+        if "=" not in stripped:
+            raise ConfigError("%s: expected key=value, got %r" % (where, stripped))
+        key, value = (part.strip() for part in stripped.split("=", 1))
+        if key not in CONFIG_KEYS:
+            raise ConfigError("%s: unknown key %r (known: %s)" % (where, key, ", ".join(sorted(CONFIG_KEYS))))
+        values[key] = _convert(key, CONFIG_KEYS[key][0], value, where)
+    return values
+
+
+def read_config(path, required):
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            return parse_config(handle.read(), path)
+    except FileNotFoundError:
+        if required:
+            raise ConfigError("%s: config file not found" % path)
+        return {}
+    except OSError as exc:
+        raise ConfigError("%s: cannot be read: %s" % (path, exc.strerror or exc))
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="dockerup",
+        description="Converge this host's Docker engine with the containers defined in the confdir and EC2 user-data.",
+        epilog="Exit codes: 0 converged (with --check: nothing to do), 2 with --check when changes are pending, "
+               "1 on any error, 130 when interrupted.",
+    )
+    parser.add_argument("--config", help="config file (key=value; default %s)" % DEFAULT_CONFIG)
+    parser.add_argument("--cache", default=engine.DEFAULT_CACHE, help="cache dir: last good user-data, lock (default %(default)s)")
+    parser.add_argument("--confdir", help="directory of container definition files (*.json)")
+    parser.add_argument("--remote", help="Docker engine address (default: DOCKER_HOST or the local socket)")
+    parser.add_argument("--aws", dest="aws", action="store_true", default=None, help="also read EC2 user-data")
+    parser.add_argument("--no-aws", dest="aws", action="store_false", help="do not read EC2 user-data")
+    parser.add_argument("--pull", dest="pull", action="store_true", default=None, help="check registries for newer images")
+    parser.add_argument("--no-pull", dest="pull", action="store_false", help="pull only missing images")
+    parser.add_argument("--server", dest="server", action="store_true", default=None,
+                        help="keep running, converging every `interval` seconds")
+    parser.add_argument("--interval", type=int, help="seconds between runs with --server")
+    parser.add_argument("--scope", help="which managed set of containers this host command owns")
+    parser.add_argument("--check", action="store_true", help="plan only: change nothing, exit 2 when changes are pending")
+    parser.add_argument("--diff", action="store_true", help="show the changed fields of each container")
+    parser.add_argument("--json", action="store_true", help="print one JSON report on stdout")
+    parser.add_argument("--version", action="version", version="dockerup %s" % VERSION)
+    return parser
+
+
+def settings(argv):
+    """Defaults < config file < flags."""
+    args = build_parser().parse_args(argv)
+    values = {key: default for key, (_kind, default) in CONFIG_KEYS.items()}
+    values.update(read_config(args.config or DEFAULT_CONFIG, required=args.config is not None))
+    for key in ("confdir", "remote", "aws", "pull", "server", "interval", "scope"):
+        if getattr(args, key) is not None:
+            values[key] = getattr(args, key)
+    if values["interval"] < 1:
+        raise ConfigError("--interval: must be at least 1")
+    remote = values["remote"]
+    if remote and remote.startswith("unix://") and not remote.startswith("unix:///"):
+        values["remote"] = "unix:///" + remote[len("unix://"):]  # the original's documented "unix://var/run/docker.sock"
+    values.update(cache=args.cache, check=args.check, diff=args.diff, json=args.json)
+    return values
+
+
+class Interrupt:
+    """SIGTERM/SIGINT ask the run to stop after its current step (never between stop and start)."""
+
+    def __init__(self):
+        self.event = threading.Event()
+
+    def install(self):
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, self._handle)
+
+    def _handle(self, number, _frame):
+        self.event.set()
+
+    def __call__(self):
+        return self.event.is_set()
+
+
+def _line(stream, text):
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def print_report(result, values, stream):
+    for action in result["actions"]:
+        where = action.get("image") or action["container"]
+        text = "%-8s %s: %s" % (action["action"], where, "; ".join(action["reasons"]))
+        if action.get("error"):
+            text += " -- FAILED: " + action["error"]
+        _line(stream, text)
+    if values["diff"]:
+        for entry in result.get("diff", []):
+            _line(stream, "--- %s\n+++ %s" % (entry["before_header"], entry["after_header"]))
+            for key in sorted(set(entry["before"]) | set(entry["after"])):
+                if key in entry["before"]:
+                    _line(stream, "-  %s: %s" % (key, json.dumps(entry["before"][key], sort_keys=True)))
+                if key in entry["after"]:
+                    _line(stream, "+  %s: %s" % (key, json.dumps(entry["after"][key], sort_keys=True)))
+    for warning in result["warnings"]:
+        _line(stream, "warning: " + warning)
+    for name, reason in result["errors"].items():
+        _line(stream, "error: %s: %s" % (name, reason))
+    done = [a for a in result["actions"] if not a.get("error")]
+    verb = "would change" if values["check"] else "changed"
+    _line(stream, "dockerup: %d container(s) listed, %d action(s) %s, %d error(s)%s" % (
+        len(result["containers"]), len(done), verb, len(result["errors"]),
+        " (interrupted)" if result.get("interrupted") else ""))
+
+
+def run_once(values, interrupted, progress):
+    auth = None
+    if values["username"]:
+        auth = {"username": values["username"], "password": values["password"] or ""}
+        if values["email"]:
+            auth["email"] = values["email"]
+    return engine.converge(
+        confdir=values["confdir"],
+        user_data=values["aws"],
+        user_data_endpoint=values["user_data_endpoint"],
+        cache=values["cache"],
+        docker_host=values["remote"],
+        scope=values["scope"],
+        pull=values["pull"],
+        cleanup=values["cleanup"],
+        check_mode=values["check"],
+        diff=values["diff"] or values["json"],
+        hub_auth=auth,
+        stop_requested=interrupted,
+        progress=progress,
+    )
+
+
+def exit_code(result, values):
+    if result["errors"]:
+        return EXIT_ERROR
+    if result.get("interrupted"):
+        return EXIT_INTERRUPTED
+    if values["check"] and result["actions"]:
+        return EXIT_PENDING
+    return EXIT_OK
+
+
+def failure_report(message):
+    return {"changed": False, "actions": [], "containers": {}, "warnings": [], "errors": {"dockerup": message}}
+
+
+def main(argv=None, stdout=None, stderr=None):
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    try:
+        values = settings(argv if argv is not None else sys.argv[1:])
+    except ConfigError as exc:
+        _line(stderr, "dockerup: %s" % exc)
+        return EXIT_ERROR
+    interrupted = Interrupt()
+    interrupted.install()
+    out = stderr if values["json"] else stdout
+
+    def progress(text):
+        _line(out, "... " + text)
+
+    while True:
+        try:
+            result = run_once(values, interrupted, progress)
+        except DockerupError as exc:
+            result = failure_report(str(exc))
+            if values["json"]:
+                _line(stdout, json.dumps(result, sort_keys=True))
+            else:
+                _line(stderr, "dockerup: %s" % exc)
+            code = EXIT_ERROR
+        else:
+            if values["json"]:
+                _line(stdout, json.dumps(result, sort_keys=True))
+            else:
+                print_report(result, values, stdout)
+            code = exit_code(result, values)
+        if not values["server"] or interrupted():
+            return code
+        if interrupted.event.wait(values["interval"]):
+            return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
