@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 from . import dockerspec, schema
 from .observe import APIError, DockerException, NotFound, pool_map
+from .plan import recorded_dependencies
 
 ENGINE_ERRORS = (APIError, DockerException, OSError)
 LOG_LINES = 10
@@ -95,10 +96,23 @@ class Applier:
         for action in by_kind.get("network", []):
             self._step(action, lambda a: self.api.create_network(
                 a["network"], driver="bridge", labels={dockerspec.MANAGED: "true", dockerspec.SCOPE: self.scope}))
-        pool_map(self._pull, by_kind.get("pull", []))
+        for action in by_kind.get("build", []):
+            self._image_step(action, self._build)
+        pool_map(lambda a: self._image_step(a, self._pull), by_kind.get("pull", []))
+        for action in by_kind.get("volume", []):
+            self._step(action, self._create_volume)
         for action in by_kind.get("recover", []):
             self._step(action, lambda a: self.api.rename(a["target"]["id"], a["container"]))
-        pool_map(lambda a: self._step(a, lambda a: self._remove(a["target"])), by_kind.get("remove", []))
+        # Removals come dependents first (plan order); independent ones go concurrently.
+        removals = by_kind.get("remove", [])
+        names = {a["target"]["name"] for a in removals}
+        if any(recorded_dependencies(a["target"]) & names for a in removals):
+            for action in removals:
+                self._step(action, lambda a: self._remove(a["target"]))
+        else:
+            pool_map(lambda a: self._step(a, lambda a: self._remove(a["target"])), removals)
+        for action in by_kind.get("remove_volume", []):
+            self._step(action, lambda a: self.api.remove_volume(a["volume"]))
 
         per_container = {}
         for action in plan.actions:
@@ -143,26 +157,67 @@ class Applier:
             if timer:
                 timer.cancel()
 
-    # -- images ----------------------------------------------------------------------------------
-    def _pull(self, action):
+    # -- images and volumes ----------------------------------------------------------------------
+    def _image_step(self, action, function):
+        """A pull or a build. On failure, containers keep a local image (warning); without one, they fail."""
         ref = action["image"]
         if not self._started():
             return
         try:
-            with self._slow("pulling %s" % ref):
-                auth = self.hub_auth if dockerspec.on_docker_hub(ref) else None
-                for line in self.api.pull(ref, stream=True, decode=True, auth_config=auth):
-                    if isinstance(line, dict) and line.get("error"):
-                        raise APIError(line["error"])
-                self.pulled[ref] = self.api.inspect_image(ref)["Id"]
+            function(action)
+            self.pulled[ref] = self.api.inspect_image(ref)["Id"]
         except ENGINE_ERRORS as exc:
             self.failed_pulls[ref] = describe(exc)
             if self.observed.images.get(ref) is not None:
-                self.outcome.warnings.append("pull of %s failed (%s); containers keep running the local image" % (ref, self.failed_pulls[ref]))
+                self.outcome.warnings.append("%s of %s failed (%s); containers keep running the local image" % (
+                    action["action"], ref, self.failed_pulls[ref]))
             else:
                 self.outcome.done.append(dict(action, error=self.failed_pulls[ref]))
             return
         self.outcome.done.append(action)
+
+    def _pull(self, action):
+        ref = action["image"]
+        with self._slow("pulling %s" % ref):
+            auth = self.hub_auth if dockerspec.on_docker_hub(ref) else None
+            self._drain(self.api.pull(ref, stream=True, decode=True, auth_config=auth))
+
+    def _build(self, action):
+        with self._slow("building %s" % action["image"]):
+            self._drain(self.api.build(**dockerspec.build_args(action["definition"], action["context_hash"])))
+
+    @staticmethod
+    def _drain(stream):
+        """Read a pull or build progress stream to its end; an error line becomes an exception."""
+        tail = []
+        for line in stream:
+            if not isinstance(line, dict):
+                continue
+            if line.get("error"):
+                raise APIError("%s%s" % (line["error"].strip(), "; last output:\n" + "".join(tail[-5:]).rstrip() if tail else ""))
+            if line.get("stream"):
+                tail.append(line["stream"])
+
+    def _create_volume(self, action):
+        """A named volume with our labels; owner and permissions applied once, by a short-lived container
+        of an image already on the host (no network)."""
+        volume = action["spec"]
+        self.api.create_volume(action["volume"], labels=dockerspec.volume_labels(self.scope))
+        script = dockerspec.ownership_script(volume)
+        if not script:
+            return
+        helper = self.api.create_container(
+            action["image"], entrypoint=["/bin/sh", "-c"], command=[script], user="0", network_disabled=True,
+            labels=dockerspec.volume_labels(self.scope),
+            host_config=self.api.create_host_config(binds=["%s:/volume:rw" % action["volume"]], network_mode="none"))
+        try:
+            self.api.start(helper["Id"])
+            code = self.api.wait(helper["Id"], timeout=60).get("StatusCode")
+            if code != 0:
+                raise APIError("setting owner/permissions of volume %r failed (exit code %s): %s" % (
+                    action["volume"], code, self._last_logs(helper["Id"])))
+        finally:
+            catch(self.api.remove_container, helper["Id"], v=False, force=True)
 
     def _replacement_needed(self, action):
         """A replacement caused only by an image pull is dropped when the pull failed or changed nothing."""
@@ -231,14 +286,46 @@ class Applier:
 
     def _act(self, action):
         kind = action["action"]
+        definition = action["definition"]
+        if kind == "update":
+            self.api.update_container(action["target"]["id"], **dockerspec.update_args(definition, action["fields"]))
+            return
+        self._wait_for_dependencies(definition)
         if kind == "create":
-            self.api.start(self._create(action["definition"], None))
+            container_id = self._create(definition, None)
+            self.api.start(container_id)
+            self._run_exec(container_id, definition)
         elif kind == "replace":
             self._replace(action)
-        elif kind == "update":
-            self.api.update_container(action["target"]["id"], **dockerspec.update_args(action["definition"], action["fields"]))
         else:
             self.api.start(action["target"]["id"])
+            self._run_exec(action["target"]["id"], definition)
+
+    def _wait_for_dependencies(self, definition):
+        """``dependsOn`` entries with ``condition: healthy`` must be healthy before this container starts."""
+        for dep in definition["depends_on"]:
+            if dep["condition"] != "healthy":
+                continue
+            with self._slow("%s waits for %s to be healthy" % (definition["name"], dep["name"])):
+                while True:
+                    state = self.api.inspect_container(dep["name"])["State"]
+                    health = (state.get("Health") or {}).get("Status")
+                    if state.get("Status") == "running" and health in ("healthy", None):
+                        break
+                    if state.get("Status") != "running" or health == "unhealthy" or time.monotonic() >= self.deadline:
+                        raise APIError("dependency %r is not healthy (%s%s)" % (
+                            dep["name"], state.get("Status"), ", health: %s" % health if health else ""))
+                    time.sleep(READY_POLL)
+
+    def _run_exec(self, container_id, definition):
+        """The definition's post-start commands, in order; the first failure fails the step with its output."""
+        for index, step in enumerate(definition["exec"] or []):
+            exec_id = self.api.exec_create(container_id, step["command"], user=step["user"] or "")["Id"]
+            output = self.api.exec_start(exec_id).decode("utf-8", "replace").rstrip()
+            code = self.api.exec_inspect(exec_id).get("ExitCode")
+            if code != 0:
+                raise APIError("exec[%d] %s failed with exit code %s; output:\n%s" % (
+                    index, " ".join(step["command"]), code, output[-2000:]))
 
     def _create(self, definition, carried, name=None):
         args = dockerspec.create_args(self.api, definition, self.scope, carried)
@@ -274,6 +361,7 @@ class Applier:
             if definition["eager"]:
                 new_id = self._create(definition, old["volumes"], name="%s_dockerup_new_%s" % (name, old["id"][:12]))
                 self.api.start(new_id)
+                self._run_exec(new_id, definition)
                 self.wait_ready(new_id, definition)
                 if was_running:
                     self._stop(old)
@@ -287,6 +375,7 @@ class Applier:
                 set_aside = True
                 new_id = self._create(definition, old["volumes"])
                 self.api.start(new_id)
+                self._run_exec(new_id, definition)
                 self.wait_ready(new_id, definition)
         except ENGINE_ERRORS:
             if new_id:

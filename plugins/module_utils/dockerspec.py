@@ -17,6 +17,55 @@ SCOPE = schema.LABEL_PREFIX + "scope"
 CONFIG_HASH = schema.LABEL_PREFIX + "config-hash"
 SOURCE = schema.LABEL_PREFIX + "source"
 DEFINITION = schema.LABEL_PREFIX + "definition"
+DEPENDS_ON = schema.LABEL_PREFIX + "depends-on"
+
+
+CONTEXT_HASH = schema.LABEL_PREFIX + "context-hash"
+
+
+def volume_labels(scope):
+    return {MANAGED: "true", SCOPE: scope}
+
+
+def ownership_script(volume, path="/volume"):
+    """The shell command that gives a new named volume its owner and permissions."""
+    steps = []
+    if volume["owner"]:
+        steps.append("chown %s %s" % (volume["owner"], path))
+    if volume["permissions"]:
+        steps.append("chmod %s %s" % (volume["permissions"], path))
+    return " && ".join(steps)
+
+
+def build_args(definition, context_hash):
+    """Keyword arguments for ``APIClient.build`` of a definition's ``build``: tagged as its image,
+    labelled with the content hash of the context so an untouched context is never rebuilt."""
+    build = definition["build"]
+    return {
+        "path": build["context"],
+        "dockerfile": build["dockerfile"],
+        "tag": definition["image"],
+        "buildargs": build["args"] or None,
+        "labels": {CONTEXT_HASH: context_hash},
+        "rm": True,
+        "forcerm": True,
+        "decode": True,
+    }
+
+
+def repository(ref):
+    """The repository of an image reference, as Docker spells it in ``RepoDigests``:
+    ``docker.io/library/nginx:1`` -> ``nginx``, ``127.0.0.1:5055/app/web@sha256:..`` -> ``127.0.0.1:5055/app/web``."""
+    name = ref.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name = name[: len(name) - len(last)] + last.split(":", 1)[0]
+    for prefix in ("docker.io/", "index.docker.io/"):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+    if name.startswith("library/") and name.count("/") == 1:
+        name = name[len("library/"):]
+    return name
 
 
 def on_docker_hub(ref):
@@ -36,6 +85,8 @@ def labels_for(definition, scope):
             DEFINITION: schema.fingerprint(definition),
         }
     )
+    if definition["depends_on"]:  # kept apart from the definition: changing it does not recreate
+        labels[DEPENDS_ON] = ",".join(d["name"] for d in definition["depends_on"])
     return labels
 
 
@@ -62,7 +113,8 @@ def create_args(api, definition, scope, carried_volumes=None):
     """
     carried = carried_volumes or {}
     binds = ["%s:%s:%s" % (b["host_path"], b["container_path"], b["mode"]) for b in definition["binds"]]
-    bound = {b["container_path"] for b in definition["binds"]}
+    binds += ["%s:%s:%s" % (n["name"], n["container_path"], n["mode"]) for n in definition["named_volumes"]]
+    bound = {b["container_path"] for b in definition["binds"] + definition["named_volumes"]}
     binds += ["%s:%s:rw" % (carried[path], path) for path in sorted(carried) if path not in bound]
     host_config = api.create_host_config(
         binds=binds or None,
@@ -85,7 +137,7 @@ def create_args(api, definition, scope, carried_volumes=None):
         "environment": ["%s=%s" % item for item in definition["env"].items()] or None,
         "labels": labels_for(definition, scope),
         "ports": [port if proto == "tcp" else (port, proto) for port, proto in exposed] or None,
-        "volumes": sorted(set(definition["anonymous_volumes"]) | {b["container_path"] for b in definition["binds"]}) or None,
+        "volumes": sorted(set(definition["anonymous_volumes"]) | bound) or None,
         "host_config": host_config,
         "user": definition["user"],
         "working_dir": definition["working_dir"],

@@ -47,7 +47,7 @@ def run_lock(cache, wait=300.0):
 def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=sources.DEFAULT_USER_DATA_ENDPOINT,
              cache=DEFAULT_CACHE, docker_host=None, scope="default", pull=True, prune=True, cleanup="managed",
              check_mode=False, diff=False, lock_wait=300.0, ready_timeout=apply.DEFAULT_READY_TIMEOUT,
-             hub_auth=None, stop_requested=None, progress=None):
+             hub_auth=None, stop_requested=None, progress=None, prune_volumes=False):
     """Reconcile the engine at ``docker_host`` with the definitions from every source.
 
     Returns the report dict (see report.build_report). Raises DefinitionError (bad input: nothing
@@ -65,8 +65,8 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
     with run_lock(cache, lock_wait):
         api = observe.connect(docker_host)
         try:
-            observed = observe.observe(api, definitions, scope, pull, hub_auth)
-            planned = plan.plan_actions(definitions, observed, prune, found.unread, cleanup != "none")
+            observed = observe.observe(api, definitions, scope, pull, hub_auth, prune_volumes)
+            planned = plan.plan_actions(definitions, observed, prune, found.unread, cleanup != "none", prune_volumes)
             warnings = found.warnings + planned.warnings
             if check_mode:
                 current = {c["name"]: c for c in observed.containers}

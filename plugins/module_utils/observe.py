@@ -9,6 +9,8 @@ inspects and checks run concurrently in a small pool.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +65,8 @@ class Observed:
         self.images = {}  # image ref -> {"id", "digests"} or None when missing
         self.registry = {}  # image ref -> {"digest"} or {"error"}
         self.networks = set()  # user-defined networks that exist
+        self.volumes = {}  # our named volumes and the wanted ones that exist: name -> {"ours", "scope", "in_use"}
+        self.contexts = {}  # image ref built from a context -> content hash of the context now
 
 
 def _container(attrs):
@@ -79,6 +83,7 @@ def _container(attrs):
         "config_hash": labels.get(dockerspec.CONFIG_HASH),
         "source": labels.get(dockerspec.SOURCE),
         "definition": labels.get(dockerspec.DEFINITION),
+        "depends_on": [d for d in labels.get(dockerspec.DEPENDS_ON, "").split(",") if d],
         "live": dockerspec.live_values(attrs),
         "ports": dockerspec.bound_ports(attrs),
         "volumes": dockerspec.anonymous_volumes(attrs),
@@ -86,10 +91,33 @@ def _container(attrs):
 
 
 def wants_update_check(definition, pull_default):
+    """Whether the registry is asked about this container's image (never for images built here)."""
+    if definition["build"]:
+        return False
     return definition["pull"] if definition["pull"] is not None else pull_default
 
 
-def observe(api, definitions, scope, pull_default, hub_auth=None):
+def context_hash(definition):
+    """Content hash of a build: every file of the context (path, executable bit, bytes), the
+    Dockerfile's name and the build args. Files a .dockerignore excludes are hashed too."""
+    build = definition["build"]
+    digest = hashlib.sha256()
+    digest.update(json.dumps([build["dockerfile"], build["args"]], sort_keys=True).encode("utf-8"))
+    root = build["context"]
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            digest.update(os.path.relpath(path, root).encode("utf-8", "surrogateescape") + b"\0")
+            digest.update(b"x" if os.access(path, os.X_OK) else b"-")
+            with open(path, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 16), b""):
+                    digest.update(chunk)
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def observe(api, definitions, scope, pull_default, hub_auth=None, prune_volumes=False):
     observed = Observed()
     try:
         listing = api.containers(all=True)
@@ -125,6 +153,23 @@ def observe(api, definitions, scope, pull_default, hub_auth=None):
     if wanted_networks:
         found = api.networks(names=sorted(wanted_networks))
         observed.networks = {n["Name"] for n in found} & wanted_networks
+
+    wanted_volumes = {n["name"] for d in definitions for n in d["named_volumes"]}
+    if wanted_volumes or prune_volumes:
+        in_use = {m.get("Name") for c in listing for m in c.get("Mounts") or [] if m.get("Type") == "volume"}
+        for volume in api.volumes().get("Volumes") or []:
+            labels = volume.get("Labels") or {}
+            ours = labels.get(dockerspec.MANAGED) == "true"
+            if volume["Name"] in wanted_volumes or (ours and labels.get(dockerspec.SCOPE) == scope):
+                observed.volumes[volume["Name"]] = {"ours": ours, "in_use": volume["Name"] in in_use}
+
+    for definition in definitions:
+        if definition["build"]:
+            try:
+                observed.contexts[definition["image"]] = context_hash(definition)
+            except OSError as exc:
+                raise DockerupError("container %r: build context %s cannot be read: %s" % (
+                    definition["name"], definition["build"]["context"], exc.strerror or exc))
     return observed
 
 
@@ -151,7 +196,12 @@ def _image(api, ref):
         attrs = api.inspect_image(ref)
     except NotFound:
         return None
-    return {"id": attrs["Id"], "digests": sorted(attrs.get("RepoDigests") or [])}
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    # Only digests of the reference's own repository say where an update would come from; an image
+    # built or imported here (or pushed elsewhere only) has none and is not checked for updates.
+    repository = dockerspec.repository(ref)
+    digests = sorted(d for d in attrs.get("RepoDigests") or [] if dockerspec.repository(d) == repository)
+    return {"id": attrs["Id"], "digests": digests, "context_hash": labels.get(dockerspec.CONTEXT_HASH)}
 
 
 def _registry_digest(api, ref, hub_auth=None):

@@ -47,11 +47,12 @@ def recorded_name(container):
         return container["name"]
 
 
-def plan_actions(definitions, observed, prune=True, unread=(), cleanup=True):
+def plan_actions(definitions, observed, prune=True, unread=(), cleanup=True, prune_volumes=False):
     """The plan for ``definitions`` on the ``observed`` engine. ``prune``: remove unlisted managed
     containers; ``unread``: sources whose containers must not be pruned in this run; ``cleanup``: with
-    ``prune`` off, still remove unlisted managed containers that have exited. (Which images are checked
-    for updates was decided when observing: see ``observe.wants_update_check``.)"""
+    ``prune`` off, still remove unlisted managed containers that have exited; ``prune_volumes``: remove
+    our named volumes that no definition mounts and no container uses. (Which images are checked for
+    updates was decided when observing: see ``observe.wants_update_check``.)"""
     plan = Plan()
     desired = {d["name"]: d for d in definitions}
     current = {}
@@ -63,7 +64,9 @@ def plan_actions(definitions, observed, prune=True, unread=(), cleanup=True):
             leftovers.append(container)
 
     _plan_networks(plan, definitions, observed)
-    image_updates = _plan_pulls(plan, definitions, observed)
+    image_updates = _plan_builds(plan, definitions, observed)
+    image_updates.update(_plan_pulls(plan, definitions, observed))
+    _plan_volumes(plan, definitions, observed)
 
     removals = []
     # A run killed during a replacement leaves the old container set aside (``<name>_dockerup_old_*``)
@@ -81,7 +84,7 @@ def plan_actions(definitions, observed, prune=True, unread=(), cleanup=True):
         if name not in desired:
             exited = container["status"] in ("created", "exited", "dead")
             removals.append((container, "no longer listed" if prune or not (cleanup and exited) else "exited and no longer listed (cleanup)"))
-    for container, reason in removals:
+    for container, reason in _dependents_first(removals):
         if container["source"] in unread:
             plan.warnings.append(
                 "container %r kept: its source %r could not be read in this run" % (container["name"], container["source"])
@@ -94,7 +97,73 @@ def plan_actions(definitions, observed, prune=True, unread=(), cleanup=True):
     for wave in schema.dependency_order(definitions):
         for definition in wave:
             _plan_container(plan, definition, current.get(definition["name"]), observed, image_updates, recreated)
+
+    if prune_volumes:
+        wanted = {n["name"] for d in definitions for n in d["named_volumes"]}
+        for name, volume in sorted(observed.volumes.items()):
+            if volume["ours"] and name not in wanted and not volume["in_use"]:
+                plan.add("remove_volume", name, ["named volume no longer mounted by any definition (prune_volumes)"], volume=name)
     return plan
+
+
+def recorded_dependencies(container):
+    """What a running container depended on when it was created (from its labels)."""
+    try:
+        record = json.loads(container["definition"])
+    except (TypeError, ValueError):
+        return set(container["depends_on"])
+    names = set(record.get("links", {})) | set(record.get("volumes_from", [])) | set(container["depends_on"])
+    if record.get("network", "").startswith("container:"):
+        names.add(record["network"][len("container:"):])
+    return names
+
+
+def _dependents_first(removals):
+    """Removals ordered so that a container goes before the containers it depends on."""
+    pending = list(removals)
+    ordered = []
+    while pending:
+        needed = set().union(*(recorded_dependencies(c) for c, _reason in pending))
+        ready = [r for r in pending if r[0]["name"] not in needed] or pending  # a cycle: any order
+        ordered.extend(ready)
+        pending = [r for r in pending if r not in ready]
+    return ordered
+
+
+def _plan_volumes(plan, definitions, observed):
+    first = {}
+    for definition in definitions:
+        for volume in definition["named_volumes"]:
+            first.setdefault(volume["name"], (volume, definition))
+    for name, (volume, definition) in sorted(first.items()):
+        if name in observed.volumes:
+            continue
+        users = sorted(d["name"] for d in definitions if any(n["name"] == name for n in d["named_volumes"]))
+        reason = "named volume %r does not exist; created with our label" % name
+        if volume["owner"] or volume["permissions"]:
+            reason += ", owner %s, permissions %s" % (volume["owner"] or "unchanged", volume["permissions"] or "unchanged")
+        plan.add("volume", ", ".join(users), [reason], volume=name, spec=volume, image=definition["image"])
+
+
+def _plan_builds(plan, definitions, observed):
+    """Build actions, for images built from a local context that is new or changed."""
+    image_updates = {}
+    for definition in definitions:
+        ref = definition["image"]
+        if not definition["build"] or ref in image_updates:
+            continue
+        users = sorted(d["name"] for d in definitions if d["image"] == ref)
+        now = observed.contexts[ref]
+        image = observed.images.get(ref)
+        if image is None:
+            reason = "image %s is not on the host; built from %s" % (ref, definition["build"]["context"])
+        elif image["context_hash"] != now:
+            reason = "build context %s changed; image %s is rebuilt" % (definition["build"]["context"], ref)
+        else:
+            continue
+        plan.add("build", ", ".join(users), [reason], image=ref, definition=definition, context_hash=now)
+        image_updates[ref] = (reason, image is not None)
+    return image_updates
 
 
 def _plan_networks(plan, definitions, observed):
@@ -109,7 +178,7 @@ def _plan_pulls(plan, definitions, observed):
     """Pull actions. Returns ``{ref: (reason, certain)}`` for images whose pull changes (``certain``: the
     registry says so) or may change (the local image was missing) what running containers should run."""
     image_updates = {}
-    for ref in sorted({d["image"] for d in definitions}):
+    for ref in sorted({d["image"] for d in definitions if not d["build"]}):
         users = sorted(d["name"] for d in definitions if d["image"] == ref)
         image = observed.images.get(ref)
         if image is None:

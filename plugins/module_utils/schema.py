@@ -98,7 +98,58 @@ SCHEMA = {
                         "additionalProperties": False,
                         "properties": {"from": {"type": "string", "minLength": 1}},
                     },
+                    {
+                        "type": "object",
+                        "required": ["name", "containerPath"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "name": {"type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]+$"},
+                            "containerPath": {"type": "string", "pattern": "^/"},
+                            "mode": {"enum": ["ro", "rw", "RO", "RW"]},
+                            "owner": {"type": "string", "pattern": "^[a-zA-Z0-9_.-]+(:[a-zA-Z0-9_.-]+)?$"},
+                            "permissions": {
+                                "type": "string",
+                                "pattern": "^([0-7]{3,4}|[ugoa]*[-+=][rwxXst]*(,[ugoa]*[-+=][rwxXst]*)*)$",
+                            },
+                        },
+                    },
                 ]
+            },
+        },
+        "dependsOn": {
+            "type": "array",
+            "items": {
+                "oneOf": [
+                    {"type": "string", "minLength": 1},
+                    {
+                        "type": "object",
+                        "required": ["name"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "name": {"type": "string", "minLength": 1},
+                            "condition": {"enum": ["started", "healthy"]},
+                        },
+                    },
+                ]
+            },
+        },
+        "exec": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["command"],
+                "additionalProperties": False,
+                "properties": {"command": _STRING_OR_ARGV, "user": {"type": "string", "minLength": 1}},
+            },
+        },
+        "build": {
+            "type": "object",
+            "required": ["context"],
+            "additionalProperties": False,
+            "properties": {
+                "context": {"type": "string", "pattern": "^/"},
+                "dockerfile": {"type": "string", "minLength": 1},
+                "args": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
             },
         },
         "portMappings": {
@@ -212,9 +263,11 @@ def _explain(error):
         return messages
     if error.validator == "oneOf" and path and path[0] == "volumes" and isinstance(error.instance, dict):
         if "from" in error.instance and len(error.instance) > 1:
-            return ["%s: a volume is either {\"from\": <container>} or {containerPath, hostPath?, mode?}, not both" % where]
+            return ["%s: a volume is {containerPath, hostPath?, mode?}, {name, containerPath, mode?, owner?, permissions?} "
+                    "or {\"from\": <container>}, not a mix" % where]
         if "from" not in error.instance:
-            sub = jsonschema.Draft7Validator(SCHEMA["properties"]["volumes"]["items"]["oneOf"][0])
+            branch = 2 if "name" in error.instance else 0
+            sub = jsonschema.Draft7Validator(SCHEMA["properties"]["volumes"]["items"]["oneOf"][branch])
             return [
                 "%s: %s" % (json_path(path + list(e.absolute_path)), e.message)
                 for e in sub.iter_errors(error.instance)
@@ -388,6 +441,16 @@ def normalise(raw, source):
     )
     restart = raw.get("restart", DEFAULT_RESTART)
     update = raw.get("update", {})
+    named = sorted(
+        (
+            {"name": v["name"], "container_path": v["containerPath"], "mode": v.get("mode", "rw").lower(),
+             "owner": v.get("owner"), "permissions": v.get("permissions")}
+            for v in volumes
+            if "name" in v
+        ),
+        key=lambda n: n["container_path"],
+    )
+    build = raw.get("build")
     return {
         "name": raw["name"],
         "image": raw["image"],
@@ -399,7 +462,8 @@ def normalise(raw, source):
         "privileged": raw.get("privileged", False),
         "network": raw.get("network", DEFAULT_NETWORK),
         "binds": binds,
-        "anonymous_volumes": sorted(v["containerPath"] for v in volumes if "containerPath" in v and "hostPath" not in v),
+        "anonymous_volumes": sorted(v["containerPath"] for v in volumes if "containerPath" in v and "hostPath" not in v and "name" not in v),
+        "named_volumes": named,
         "volumes_from": sorted(v["from"] for v in volumes if "from" in v),
         "ports": ports,
         "env": {k: env_text(v) for k, v in sorted(raw.get("env", {}).items())},
@@ -413,6 +477,17 @@ def normalise(raw, source):
         "stop_signal": raw.get("stopSignal"),
         "stop_timeout": raw.get("stopTimeout"),
         "healthcheck": _healthcheck(raw.get("healthcheck")),
+        "exec": [{"command": _argv(e["command"]), "user": e.get("user")} for e in raw.get("exec", [])] or None,
+        "depends_on": sorted(
+            ({"name": d, "condition": "started"} if isinstance(d, str) else {"name": d["name"], "condition": d.get("condition", "started")}
+             for d in raw.get("dependsOn", [])),
+            key=lambda d: d["name"],
+        ),
+        "build": None if build is None else {
+            "context": build["context"],
+            "dockerfile": build.get("dockerfile", "Dockerfile"),
+            "args": {k: env_text(v) for k, v in sorted(build.get("args", {}).items())},
+        },
         "pull": update.get("pull"),
         "eager": update.get("eager", False),
         "rolling": update.get("rolling", False),
@@ -421,7 +496,7 @@ def normalise(raw, source):
 
 
 # Keys of a definition that say how to update, not what to run: never part of the hash.
-POLICY_KEYS = ("source", "pull", "eager", "rolling", "min_ready_seconds")
+POLICY_KEYS = ("source", "pull", "eager", "rolling", "min_ready_seconds", "depends_on", "build")
 
 
 def _secret_digest(value):
@@ -431,9 +506,13 @@ def _secret_digest(value):
 def fingerprint(definition):
     """What a container records of its definition (label ``io.dockerup.definition``): the canonical
     definition without policy keys, env values replaced by digests so the label holds no secret."""
-    # Unset optional fields are left out, so that a field added to the format later does not change
-    # the hash of containers created before it existed.
-    record = {k: v for k, v in definition.items() if k not in POLICY_KEYS and v is not None}
+    # Unset and empty optional fields are left out, so that a field added to the format later does not
+    # change the hash of containers created before it existed. (An empty command or entrypoint is kept:
+    # it means "none", not "the image's".)
+    record = {
+        k: v for k, v in definition.items()
+        if k not in POLICY_KEYS and v is not None and (v not in ([], {}) or k in ("command", "entrypoint"))
+    }
     record["env"] = {k: _secret_digest(v) for k, v in definition["env"].items()}
     return json.dumps(record, sort_keys=True, separators=(",", ":"))
 
@@ -443,8 +522,8 @@ def config_hash(definition):
 
 
 def dependencies(definition):
-    """Names of the containers this one needs to exist first: links, volumes-from, network container:X."""
-    names = set(definition["links"]) | set(definition["volumes_from"])
+    """Names of the containers this one needs first: dependsOn, links, volumes-from, network container:X."""
+    names = set(definition["links"]) | set(definition["volumes_from"]) | {d["name"] for d in definition["depends_on"]}
     if definition["network"].startswith("container:"):
         names.add(definition["network"][len("container:"):])
     return names
@@ -473,6 +552,11 @@ def validate(entries, problems=()):
             continue
         origins[name] = origin
         definitions.append(normalise(raw, source))
+    for definition in definitions:
+        for dep in definition["depends_on"]:
+            if dep["name"] not in origins:
+                problems.append("%s: container %r: dependsOn: %r is not defined in any source" % (
+                    origins[definition["name"]], definition["name"], dep["name"]))
     problems.extend(_cycle_problems(definitions, origins))
     if problems:
         raise DefinitionError(problems)
@@ -528,7 +612,7 @@ def to_format(record):
     for diffs and messages. Takes a definition or a fingerprint record; policy keys are left out."""
     shown = {}
     for key, value in record.items():
-        if key in POLICY_KEYS or key in ("binds", "anonymous_volumes", "volumes_from", "ports"):
+        if key in POLICY_KEYS or key in ("binds", "anonymous_volumes", "volumes_from", "named_volumes", "ports"):
             continue
         shown[_FORMAT_NAMES.get(key, key)] = "never" if key == "restart" and value == "no" else value
     volumes = [
@@ -536,6 +620,10 @@ def to_format(record):
     ]
     volumes += [{"containerPath": path} for path in record.get("anonymous_volumes", [])]
     volumes += [{"from": name} for name in record.get("volumes_from", [])]
+    for named in record.get("named_volumes", []):
+        shown_volume = {"name": named["name"], "containerPath": named["container_path"], "mode": named["mode"]}
+        shown_volume.update({k: named[k] for k in ("owner", "permissions") if named.get(k)})
+        volumes.append(shown_volume)
     shown["volumes"] = volumes
     ports = []
     for port in record.get("ports", []):

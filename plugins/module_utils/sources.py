@@ -1,6 +1,6 @@
 # Copyright: dockerup developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Where definitions come from: an inline list, a confdir of JSON files, EC2 user-data.
+"""Where definitions come from: an inline list, a confdir of JSON (or YAML) files, EC2 user-data.
 
 ``read_sources`` returns raw entries (not yet validated) plus what could not be read. A source that
 could not be read is not an empty list: its containers are protected from pruning in this run.
@@ -14,6 +14,14 @@ import json
 import os
 import tempfile
 import urllib.parse
+
+try:
+    import yaml
+except ImportError:
+    yaml = None
+    YAML_ERRORS = ()
+else:
+    YAML_ERRORS = (yaml.YAMLError,)
 
 DEFAULT_CONFDIR = "/etc/dockerup/containers.d"
 DEFAULT_USER_DATA_ENDPOINT = "http://169.254.169.254"
@@ -68,13 +76,21 @@ def _read_confdir(sources, confdir):
         return
     for entry in sorted(os.listdir(confdir)):
         path = os.path.join(confdir, entry)
-        if not entry.endswith(".json") or not os.path.isfile(path):
+        is_yaml = entry.endswith((".yml", ".yaml"))
+        if not (entry.endswith(".json") or is_yaml) or not os.path.isfile(path):
+            continue
+        if is_yaml and yaml is None:
+            sources.problems.append("%s: YAML definitions need the Python package PyYAML (python3-yaml)" % path)
             continue
         try:
             with open(path, "rb") as handle:
-                document = json.loads(handle.read().decode("utf-8"))
+                text = handle.read().decode("utf-8")
+            document = yaml.safe_load(text) if is_yaml else json.loads(text)
         except ValueError as exc:
-            sources.problems.append("%s: not valid JSON: %s" % (path, exc))
+            sources.problems.append("%s: not valid %s: %s" % (path, "YAML" if is_yaml else "JSON", exc))
+            continue
+        except YAML_ERRORS as exc:
+            sources.problems.append("%s: not valid YAML: %s" % (path, " ".join(str(exc).split())))
             continue
         except OSError as exc:
             sources.problems.append("%s: cannot be read: %s" % (path, exc.strerror or exc))

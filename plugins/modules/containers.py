@@ -34,9 +34,17 @@ description:
     (V({test, interval?, timeout?, retries?, startPeriod?}); C(test) a shell command string or an exec list),
     C(labels), C(user), C(workingDir), C(hostname), C(init), C(stopSignal), C(stopTimeout) (seconds).
     Durations are seconds, or strings such as V(1m30s) or V(500ms)."
-  - Containers start in dependency order (C(links), C(volumes) C(from), C(network) V(container:<name>));
-    independent containers are created concurrently. When a container is recreated, the containers that
-    depend on it are recreated after it.
+  - "Stack fields: C(dependsOn) (list of names or V({name, condition: started|healthy})), named volumes in
+    C(volumes) (V({name, containerPath, mode?, owner?, permissions?}): created with our label when missing,
+    owner and permissions applied once on creation, shared by every definition that mounts the name),
+    C(exec) (list of V({command, user?}) run in order after each start), and C(build)
+    (V({context, dockerfile?, args?}): the image is built locally when missing or when the context's
+    content changed)."
+  - Containers start in dependency order (C(dependsOn), C(links), C(volumes) C(from), C(network)
+    V(container:<name>)), waiting for V(healthy) where C(dependsOn) asks; independent containers are created
+    concurrently. When a container is recreated, the containers that depend on it are recreated after it.
+    Unlisted containers are removed dependents first. A C(dependsOn) name that is not defined, and a
+    dependency cycle, are validation errors.
   - A replacement keeps the old container, stopped and renamed, until the new one is ready, that is
     C(healthy) when it has a health check (from its image or its C(healthcheck) field), else still running
     after C(update.minReadySeconds) (default 2). If the new one exits, turns unhealthy, or is not ready
@@ -56,6 +64,7 @@ requirements:
   - Python 3.8 or later on the target
   - docker (Docker SDK for Python) 5.0 or later
   - jsonschema 3.2 or later
+  - PyYAML, only for YAML definition files
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -79,8 +88,9 @@ options:
     default: []
   confdir:
     description:
-      - Directory on the target whose C(*.json) files (sorted by name) each hold one container definition,
-        or an object whose C(containers) key lists several. Other files are ignored.
+      - Directory on the target whose C(*.json) files (and C(*.yml)/C(*.yaml) files, which need PyYAML on the
+        target), sorted by name, each hold one container definition, or an object whose C(containers) key lists
+        several. Other files are ignored.
       - A missing directory is an error, except for the default path of the original tool,
         V(/etc/dockerup/containers.d).
     type: path
@@ -129,6 +139,12 @@ options:
         could not be read in this run are never removed.
     type: bool
     default: true
+  prune_volumes:
+    description:
+      - Remove the named volumes of the O(scope) that dockerup created and that no definition mounts and no
+        container uses. Volumes are never removed otherwise.
+    type: bool
+    default: false
   ready_timeout:
     description:
       - Seconds that all readiness waits of one run may take together; a replacement not ready by then is
@@ -193,8 +209,8 @@ RETURN = r"""
 actions:
   description:
     - What was done (or, in check mode, what would be done), in order, with the reasons.
-    - C(action) is one of V(network), V(pull), V(recover), V(remove), V(create), V(replace), V(update),
-      V(start), V(rollback). A failed action carries C(error).
+    - C(action) is one of V(network), V(build), V(pull), V(volume), V(recover), V(remove), V(remove_volume),
+      V(create), V(replace), V(update), V(start), V(rollback). A failed action carries C(error).
   returned: always
   type: list
   elements: dict
@@ -271,6 +287,7 @@ def main():
             prune=dict(type="bool", default=True),
             cleanup=dict(type="str", default="managed", choices=["managed", "none", "host"]),
             ready_timeout=dict(type="int", default=120),
+            prune_volumes=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -296,6 +313,7 @@ def main():
             prune=params["prune"],
             cleanup=params["cleanup"],
             ready_timeout=params["ready_timeout"],
+            prune_volumes=params["prune_volumes"],
             check_mode=module.check_mode,
             diff=module._diff,
         )

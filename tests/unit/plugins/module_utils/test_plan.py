@@ -28,6 +28,7 @@ def running(definition, **changes):
         "config_hash": schema.config_hash(definition),
         "source": definition["source"],
         "definition": schema.fingerprint(definition),
+        "depends_on": [d["name"] for d in definition["depends_on"]],
         "live": {f: definition[f] for f in ("restart", "cpu", "memory", "privileged", "init")},
         "ports": {},
         "volumes": {},
@@ -242,3 +243,41 @@ def test_killed_eager_replacement_recovers_the_running_new_container():
     plan = plan_actions(desired, observed(desired, [old, new]))
     assert summary(plan) == [("recover", "api"), ("remove", "api_dockerup_old_123")]
     assert plan.actions[0]["target"]["id"] == "new"
+
+
+def test_build_when_missing_or_context_changed_never_when_untouched():
+    desired = defs({"name": "app", "image": "app:local", "build": {"context": "/srv/app"}})
+    missing = observed(desired, images={"app:local": None})
+    missing.contexts = {"app:local": "h1"}
+    assert summary(plan_actions(desired, missing)) == [("build", "app"), ("create", "app")]
+    same = observed(desired, [running(desired[0])], images={"app:local": {"id": IMAGE, "digests": [], "context_hash": "h1"}})
+    same.contexts = {"app:local": "h1"}
+    assert plan_actions(desired, same).actions == []
+    changed = observed(desired, [running(desired[0])], images={"app:local": {"id": IMAGE, "digests": [], "context_hash": "h0"}})
+    changed.contexts = {"app:local": "h1"}
+    plan = plan_actions(desired, changed)
+    assert summary(plan) == [("build", "app"), ("replace", "app")]
+    assert plan.actions[1]["causes"] == {"image"}
+
+
+def test_missing_named_volume_is_created_once_for_all_users():
+    volume = {"name": "shared", "containerPath": "/data", "owner": "2000:2000"}
+    desired = defs({"name": "app", "image": "img:1", "volumes": [volume]}, {"name": "web", "image": "img:1", "volumes": [dict(volume, mode="ro")]})
+    plan = plan_actions(desired, observed(desired))
+    assert summary(plan) == [("volume", "app, web"), ("create", "app"), ("create", "web")]
+    assert plan.actions[0]["volume"] == "shared" and "owner 2000:2000" in plan.actions[0]["reasons"][0]
+
+
+def test_volumes_are_removed_only_when_asked_and_unused():
+    desired = defs(API)
+    snapshot = observed(desired, [running(desired[0])])
+    snapshot.volumes = {"old": {"ours": True, "in_use": False}, "busy": {"ours": True, "in_use": True}, "theirs": {"ours": False, "in_use": False}}
+    assert plan_actions(desired, snapshot).actions == []
+    assert summary(plan_actions(desired, snapshot, prune_volumes=True)) == [("remove_volume", "old")]
+
+
+def test_unlisted_containers_are_removed_dependents_first():
+    old = defs({"name": "db", "image": "i"}, {"name": "app", "image": "i", "dependsOn": ["db"]},
+               {"name": "front", "image": "i", "links": {"app": "app"}})
+    plan = plan_actions([], observed([], [running(d) for d in old]))
+    assert summary(plan) == [("remove", "front"), ("remove", "app"), ("remove", "db")]

@@ -283,3 +283,66 @@ def test_to_format_round_trip_names():
     assert shown["env"] == {"A": schema.MASK}
     assert shown["workingDir"] == "/w"
     assert shown["restart"] == "never"
+
+
+def test_stack_fields_normalised():
+    definition = schema.validate(entries(
+        {"name": "app", "image": "img",
+         "volumes": [{"name": "app_socket", "containerPath": "/run/app", "owner": "2000:2000", "permissions": "u=rwX,g=rX,o="}],
+         "dependsOn": ["db", {"name": "cache", "condition": "healthy"}],
+         "exec": [{"command": "sh -c 'echo hi'", "user": "app"}],
+         "build": {"context": "/srv/app", "args": {"V": 1}},
+         "healthcheck": {"test": ["wget", "-q", "http://127.0.0.1/"], "interval": "1m30s", "startPeriod": 2.5},
+         "update": {"minReadySeconds": "500ms"}},
+        {"name": "db", "image": "img"}, {"name": "cache", "image": "img"}))[0]
+    assert definition["named_volumes"] == [
+        {"name": "app_socket", "container_path": "/run/app", "mode": "rw", "owner": "2000:2000", "permissions": "u=rwX,g=rX,o="}]
+    assert definition["depends_on"] == [{"name": "cache", "condition": "healthy"}, {"name": "db", "condition": "started"}]
+    assert definition["exec"] == [{"command": ["sh", "-c", "echo hi"], "user": "app"}]
+    assert definition["build"] == {"context": "/srv/app", "dockerfile": "Dockerfile", "args": {"V": "1"}}
+    assert definition["healthcheck"] == {"test": ["CMD", "wget", "-q", "http://127.0.0.1/"], "interval": 90,
+                                         "timeout": None, "retries": None, "start_period": 2.5}
+    assert definition["min_ready_seconds"] == 0.5
+    assert schema.dependencies(definition) == {"db", "cache"}
+
+
+def test_depends_on_does_not_change_the_hash_but_exec_does():
+    base = {"name": "app", "image": "img"}
+    others = [{"name": "db", "image": "img"}]
+    plain = schema.validate(entries(base, *others))[0]
+    depends = schema.validate(entries(dict(base, dependsOn=["db"]), *others))[0]
+    execs = schema.validate(entries(dict(base, exec=[{"command": "true"}]), *others))[0]
+    assert schema.config_hash(plain) == schema.config_hash(depends)
+    assert schema.config_hash(plain) != schema.config_hash(execs)
+
+
+def test_undefined_dependency_names_it():
+    found = problems({"name": "app", "image": "img", "dependsOn": ["db"]})
+    assert found == ["inline[0]: container 'app': dependsOn: 'db' is not defined in any source"]
+
+
+def test_depends_on_cycle_names_the_cycle():
+    found = problems({"name": "app", "image": "img", "dependsOn": ["db"]}, {"name": "db", "image": "img", "dependsOn": ["app"]})
+    assert len(found) == 1 and "dependency cycle: app -> db -> app" in found[0]
+
+
+def test_eager_with_fixed_host_port_is_an_error():
+    found = problems({"name": "web", "image": "img", "update": {"eager": True}, "portMappings": [{"containerPort": 80, "hostPort": 8080}]})
+    assert "update.eager: cannot be combined with portMappings[0].hostPort 8080" in found[0]
+    assert schema.check_definition({"name": "web", "image": "img", "update": {"eager": True}, "portMappings": [{"containerPort": 80}]}) == []
+
+
+@pytest.mark.parametrize("volume, path", [
+    ({"name": "x", "containerPath": "/a"}, "volumes[0].name"),
+    ({"name": "data", "containerPath": "/a", "permissions": "all"}, "volumes[0].permissions"),
+    ({"name": "data", "containerPath": "/a", "owner": "a b"}, "volumes[0].owner"),
+    ({"name": "data", "containerPath": "/a", "hostPath": "/b"}, "volumes[0]"),
+])
+def test_bad_named_volumes(volume, path):
+    found = problems({"name": "web", "image": "img", "volumes": [volume]})
+    assert any(path in p for p in found), found
+
+
+@pytest.mark.parametrize("value, expected", [("1m30s", 90), ("500ms", 0.5), ("2h", 7200), (3, 3), ("1.5s", 1.5)])
+def test_durations(value, expected):
+    assert schema.seconds(value) == expected

@@ -141,3 +141,15 @@ def test_foreign_user_data_is_ignored_with_warning(imds, tmp_path, body, reason)
 def test_store_user_data_is_private(tmp_path):
     sources.store_user_data(str(tmp_path / "c"), '{"containers": []}')
     assert oct(os.stat(tmp_path / "c" / "user-data.json").st_mode & 0o777) == "0o600"
+
+
+def test_yaml_definitions_are_read_like_json(tmp_path):
+    (tmp_path / "a.yml").write_text("name: web\nimage: img\nportMappings:\n  - containerPort: \"80\"\n")
+    (tmp_path / "b.yaml").write_text("containers:\n  - {name: api, image: img}\n")
+    found = sources.read_sources(confdir=str(tmp_path))
+    assert [r["name"] for r, _o, _s in found.entries] == ["web", "api"]
+
+
+def test_bad_yaml_names_the_file(tmp_path):
+    (tmp_path / "bad.yml").write_text("name: [web\n")
+    assert sources.read_sources(confdir=str(tmp_path)).problems[0].startswith("%s: not valid YAML" % (tmp_path / "bad.yml"))
