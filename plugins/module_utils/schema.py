@@ -306,12 +306,22 @@ def container_label(raw, index):
     return "container #%d" % (index + 1)
 
 
-def check_definition(raw):
-    """Every problem of one raw definition, as ``path: message`` strings (empty when valid)."""
+_VALIDATORS = []
+
+
+def _validator():
+    """One validator for the process (building one per definition costs more than validating)."""
     if jsonschema is None:
         raise ImportError("jsonschema is required to validate container definitions")
-    validator = jsonschema.Draft7Validator(SCHEMA)
+    if not _VALIDATORS:
+        _VALIDATORS.append(jsonschema.Draft7Validator(SCHEMA))
+    return _VALIDATORS[0]
+
+
+def check_definition(raw):
+    """Every problem of one raw definition, as ``path: message`` strings (empty when valid)."""
     problems = []
+    validator = _validator()
     for error in sorted(validator.iter_errors(raw), key=lambda e: [str(p) for p in e.absolute_path]):
         problems.extend(p for p in _explain(error) if p not in problems)
     if problems or not isinstance(raw, dict):
