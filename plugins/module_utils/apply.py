@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Carry out a plan with docker-py: networks, pulls, recoveries, removals, then containers wave by wave.
 
-A failure is confined to its container (and the containers that depend on it); the others still
+Imported only by runs that change something: it brings docker-py. A failure is confined to its container (and the containers that depend on it); the others still
 converge. A replacement keeps the old container, stopped and renamed, until the new one is ready; if
 the new one does not become ready, it is removed and the old one comes back (rollback). Containers
 marked ``update.rolling`` are replaced one at a time, and none after the first failure. A stop
@@ -15,14 +15,15 @@ import threading
 import time
 from contextlib import contextmanager
 
+from docker.errors import APIError, DockerException, NotFound
+
 from . import dockerspec, schema
-from .observe import APIError, DockerException, NotFound, pool_map
+from .observe import pool_map
 from .plan import recorded_dependencies
 
 ENGINE_ERRORS = (APIError, DockerException, OSError)
 LOG_LINES = 10
 READY_POLL = 0.25
-DEFAULT_READY_TIMEOUT = 120
 DEFAULT_STOP_TIMEOUT = 10
 SLOW_STEP = 1.0  # a pull or a wait that takes longer than this is announced through ``progress``
 
@@ -71,7 +72,7 @@ class Outcome:
 
 
 class Applier:
-    def __init__(self, api, observed, scope, ready_timeout=DEFAULT_READY_TIMEOUT, hub_auth=None,
+    def __init__(self, api, observed, scope, ready_timeout=120, hub_auth=None,
                  stop_requested=None, progress=None):
         self.api = api
         self.observed = observed

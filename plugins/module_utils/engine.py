@@ -13,11 +13,13 @@ import os
 import time
 from contextlib import contextmanager
 
-from . import apply, observe, plan, report, schema, sources
+from . import observe, plan, report, schema, sources
 from .errors import DockerupError
 
 DEFAULT_CACHE = "/var/cache/dockerup"
+DEFAULT_READY_TIMEOUT = 120
 LOCK_FILE = "lock"
+VALIDATED_FILE = "validated"  # digest of the last input that passed validation
 CLEANUP_MODES = ("managed", "none", "host")
 
 
@@ -46,7 +48,7 @@ def run_lock(cache, wait=300.0):
 
 def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=sources.DEFAULT_USER_DATA_ENDPOINT,
              cache=DEFAULT_CACHE, docker_host=None, scope="default", pull=True, prune=True, cleanup="managed",
-             check_mode=False, diff=False, lock_wait=300.0, ready_timeout=apply.DEFAULT_READY_TIMEOUT,
+             check_mode=False, diff=False, lock_wait=300.0, ready_timeout=DEFAULT_READY_TIMEOUT,
              hub_auth=None, stop_requested=None, progress=None, prune_volumes=False):
     """Reconcile the engine at ``docker_host`` with the definitions from every source.
 
@@ -61,7 +63,9 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
     if cleanup not in CLEANUP_MODES:
         raise DockerupError("cleanup must be one of %s, not %r" % (", ".join(CLEANUP_MODES), cleanup))
     found = sources.read_sources(containers, confdir, user_data, user_data_endpoint, cache)
-    definitions = schema.validate(found.entries, found.problems)
+    digest = schema.input_digest(found.entries)
+    trusted = not found.problems and _read_text(os.path.join(cache, VALIDATED_FILE)) == digest
+    definitions = schema.validate(found.entries, found.problems, trusted)
     with run_lock(cache, lock_wait):
         api = observe.connect(docker_host)
         try:
@@ -74,14 +78,40 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
                 return report.build_report(planned.actions, shown, warnings, planned.errors, diff)
             if found.user_data_text is not None:
                 sources.store_user_data(cache, found.user_data_text)
-            applier = apply.Applier(api, observed, scope, ready_timeout, hub_auth, stop_requested, progress)
-            outcome = applier.apply(planned, cleanup)
+            if not trusted:
+                _write_text(os.path.join(cache, VALIDATED_FILE), digest)
+            if not planned.actions:
+                current = {c["name"]: c for c in observed.containers}
+                shown = {d["name"]: current[d["name"]] for d in definitions if d["name"] in current}
+                return dict(report.build_report([], shown, warnings, planned.errors, diff), interrupted=False)
+            from . import apply  # pylint: disable=import-outside-toplevel  # brings docker-py: only when changing
+            docker_api = observe.connect_docker(docker_host)
+            try:
+                applier = apply.Applier(docker_api, observed, scope, ready_timeout, hub_auth, stop_requested, progress)
+                outcome = applier.apply(planned, cleanup)
+            finally:
+                docker_api.close()
             final = _final_state(api, definitions, observed, outcome)
             result = report.build_report(outcome.done, final, warnings + outcome.warnings, outcome.errors, diff)
             result["interrupted"] = outcome.interrupted
             return result
         finally:
             api.close()
+
+
+def _read_text(path):
+    try:
+        with open(path, "r", encoding="ascii") as handle:
+            return handle.read().strip()
+    except (OSError, ValueError):
+        return None
+
+
+def _write_text(path, text):
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    with open(tmp, "w", encoding="ascii") as handle:
+        handle.write(text + "\n")
+    os.replace(tmp, path)
 
 
 def _final_state(api, definitions, observed, outcome):

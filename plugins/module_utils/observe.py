@@ -10,26 +10,22 @@ inspects and checks run concurrently in a small pool.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 
-try:
-    import docker
-    from docker.errors import APIError, DockerException, NotFound
-except ImportError:
-    docker = None
-    APIError = DockerException = NotFound = Exception
-    DOCKER_IMPORT_ERROR = traceback.format_exc()
-else:
-    DOCKER_IMPORT_ERROR = None
-
-from . import dockerspec, schema
+from . import dockerspec, engine_api, schema
 from .errors import DockerupError, EngineUnreachable
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 POOL_SIZE = 8
+TLS_ENVIRONMENT = ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
+
+
+def docker_missing():
+    """True when the Docker SDK for Python is not installed (checked without importing it)."""
+    return importlib.util.find_spec("docker") is None
 
 
 def docker_host_default():
@@ -37,15 +33,36 @@ def docker_host_default():
 
 
 def connect(docker_host=None, timeout=120):
-    """A docker-py low-level client for ``docker_host``, checked to answer."""
-    if docker is None:
-        raise DockerupError("the Python package 'docker' is required")
+    """A read client for observing ``docker_host``, checked to answer: the small standard-library
+    client for unix sockets and plain tcp (no docker-py import on runs that change nothing), else
+    docker-py's (TLS, ssh)."""
+    address = docker_host or docker_host_default()
+    if not engine_api.supported(address) or any(os.environ.get(v) for v in TLS_ENVIRONMENT):
+        return connect_docker(address, timeout)
+    client = engine_api.ReadClient(address, timeout)
+    try:
+        client.version()
+    except OSError as exc:
+        raise EngineUnreachable("cannot reach the Docker engine at %s: %s" % (address, exc))
+    return client
+
+
+def connect_docker(docker_host=None, timeout=120):
+    """A docker-py low-level client for ``docker_host``, checked to answer (imported only when needed)."""
     address = docker_host or docker_host_default()
     try:
-        api = docker.APIClient(base_url=address, version="auto", timeout=timeout)
-    except DockerException as exc:
+        import docker  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise DockerupError("the Python package 'docker' (Docker SDK for Python) is required")
+    try:
+        return docker.APIClient(base_url=address, version="auto", timeout=timeout)
+    except docker.errors.DockerException as exc:
         raise EngineUnreachable("cannot reach the Docker engine at %s: %s" % (address, exc))
-    return api
+
+
+def not_found(exc):
+    """True for a 404 from either client."""
+    return getattr(exc, "status", None) == 404 or getattr(exc, "status_code", None) == 404
 
 
 def pool_map(function, items):
@@ -121,7 +138,7 @@ def observe(api, definitions, scope, pull_default, hub_auth=None, prune_volumes=
     observed = Observed()
     try:
         listing = api.containers(all=True)
-    except (APIError, DockerException, OSError) as exc:
+    except OSError as exc:
         raise EngineUnreachable("cannot list containers on the Docker engine at %s: %s" % (api.base_url, exc))
     desired = {d["name"] for d in definitions}
     ours = []
@@ -176,16 +193,20 @@ def observe(api, definitions, scope, pull_default, hub_auth=None, prune_volumes=
 def _inspect(api, container_id):
     try:
         return _container(api.inspect_container(container_id))
-    except NotFound:  # removed between the listing and the inspect
-        return None
+    except OSError as exc:
+        if not_found(exc):  # removed between the listing and the inspect
+            return None
+        raise
 
 
 def inspect_by_name(api, name):
     """A managed container by name, or None (missing, or not ours)."""
     try:
         attrs = api.inspect_container(name)
-    except NotFound:
-        return None
+    except OSError as exc:
+        if not_found(exc):
+            return None
+        raise
     if (attrs["Config"].get("Labels") or {}).get(dockerspec.MANAGED) != "true":
         return None
     return _container(attrs)
@@ -194,8 +215,10 @@ def inspect_by_name(api, name):
 def _image(api, ref):
     try:
         attrs = api.inspect_image(ref)
-    except NotFound:
-        return None
+    except OSError as exc:
+        if not_found(exc):
+            return None
+        raise
     labels = (attrs.get("Config") or {}).get("Labels") or {}
     # Only digests of the reference's own repository say where an update would come from; an image
     # built or imported here (or pushed elsewhere only) has none and is not checked for updates.
@@ -208,7 +231,7 @@ def _registry_digest(api, ref, hub_auth=None):
     auth = hub_auth if dockerspec.on_docker_hub(ref) else None
     try:
         return {"digest": api.inspect_distribution(ref, auth_config=auth)["Descriptor"]["digest"]}
-    except (APIError, DockerException, OSError, KeyError) as exc:
+    except (OSError, KeyError) as exc:
         return {"error": _short_error(exc)}
 
 

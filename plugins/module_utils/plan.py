@@ -208,6 +208,11 @@ def _shown_record(container):
     return schema.to_format(record)
 
 
+def _comparable(key, value):
+    """Missing and empty are the same, except for command and entrypoint (empty there means "none")."""
+    return value if value not in ([], {}) or key in ("command", "entrypoint") else None
+
+
 def definition_diff(container, definition):
     """``(changed field names, before, after)`` between a container's recorded definition and ``definition``."""
     after_record = json.loads(schema.fingerprint(definition))
@@ -221,7 +226,7 @@ def definition_diff(container, definition):
     for key in sorted(set(before_shown) | set(after_shown)):
         if key == "env":
             continue
-        if before_shown.get(key) != after_shown.get(key):
+        if _comparable(key, before_shown.get(key)) != _comparable(key, after_shown.get(key)):
             fields.append(key)
             if key in before_shown:
                 before[key] = before_shown[key]

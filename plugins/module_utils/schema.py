@@ -12,18 +12,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import importlib.util
 import json
 import re
 import shlex
-import traceback
 
-try:
-    import jsonschema
-except ImportError:
-    jsonschema = None
-    JSONSCHEMA_IMPORT_ERROR = traceback.format_exc()
-else:
-    JSONSCHEMA_IMPORT_ERROR = None
 
 from .errors import DefinitionError
 
@@ -267,7 +260,7 @@ def _explain(error):
                     "or {\"from\": <container>}, not a mix" % where]
         if "from" not in error.instance:
             branch = 2 if "name" in error.instance else 0
-            sub = jsonschema.Draft7Validator(SCHEMA["properties"]["volumes"]["items"]["oneOf"][branch])
+            sub = type(_validator())(SCHEMA["properties"]["volumes"]["items"]["oneOf"][branch])
             return [
                 "%s: %s" % (json_path(path + list(e.absolute_path)), e.message)
                 for e in sub.iter_errors(error.instance)
@@ -309,11 +302,16 @@ def container_label(raw, index):
 _VALIDATORS = []
 
 
+def jsonschema_missing():
+    """True when jsonschema is not installed (checked without importing it)."""
+    return importlib.util.find_spec("jsonschema") is None
+
+
 def _validator():
-    """One validator for the process (building one per definition costs more than validating)."""
-    if jsonschema is None:
-        raise ImportError("jsonschema is required to validate container definitions")
+    """One validator for the process, imported on first use (runs whose input was validated before
+    never import jsonschema: see ``input_digest``)."""
     if not _VALIDATORS:
+        import jsonschema  # pylint: disable=import-outside-toplevel
         _VALIDATORS.append(jsonschema.Draft7Validator(SCHEMA))
     return _VALIDATORS[0]
 
@@ -539,12 +537,20 @@ def dependencies(definition):
     return names
 
 
-def validate(entries, problems=()):
+def input_digest(entries):
+    """A digest of raw entries and of this schema: equal digests mean the same validation result."""
+    text = json.dumps([SCHEMA, [[raw, origin, source] for raw, origin, source in entries]], sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def validate(entries, problems=(), trusted=False):
     """Validate and normalise every entry at once.
 
     ``entries``: list of ``(raw, origin, source)`` where ``origin`` names the place for messages
     (``/etc/dockerup/containers.d/web.json``, ``user-data``, ``inline[2]``) and ``source`` is the label
     value. ``problems``: those found while reading the sources, reported together with these.
+    ``trusted``: these exact entries passed validation before (same ``input_digest``), so the per-
+    definition checks are skipped; names, dependencies and normalisation are always done.
     Returns the definitions in order; raises DefinitionError listing every problem.
     """
     problems = list(problems)
@@ -552,7 +558,7 @@ def validate(entries, problems=()):
     origins = {}
     for index, (raw, origin, source) in enumerate(entries):
         label = container_label(raw, index)
-        found = check_definition(raw)
+        found = [] if trusted else check_definition(raw)
         if found:
             problems.extend("%s: %s: %s" % (origin, label, p) for p in found)
             continue

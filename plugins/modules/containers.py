@@ -255,8 +255,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 try:
     from ansible_collections.dockerup.bootstrap.plugins.module_utils.engine import converge
     from ansible_collections.dockerup.bootstrap.plugins.module_utils.errors import DockerupError
-    from ansible_collections.dockerup.bootstrap.plugins.module_utils.observe import DOCKER_IMPORT_ERROR
-    from ansible_collections.dockerup.bootstrap.plugins.module_utils.schema import JSONSCHEMA_IMPORT_ERROR
+    from ansible_collections.dockerup.bootstrap.plugins.module_utils.observe import docker_missing
+    from ansible_collections.dockerup.bootstrap.plugins.module_utils.schema import jsonschema_missing
 except ImportError:
     ENGINE_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -293,10 +293,11 @@ def main():
     )
     if ENGINE_IMPORT_ERROR:
         module.fail_json(msg="the dockerup engine could not be imported", exception=ENGINE_IMPORT_ERROR)
-    if DOCKER_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
-    if JSONSCHEMA_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("jsonschema"), exception=JSONSCHEMA_IMPORT_ERROR)
+    # Both are imported only when needed (a no-op run imports neither): check they are there.
+    if docker_missing():
+        module.fail_json(msg=missing_required_lib("docker"))
+    if jsonschema_missing():
+        module.fail_json(msg=missing_required_lib("jsonschema"))
 
     params = module.params
     invocation = masked_invocation(params)
