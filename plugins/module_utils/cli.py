@@ -16,7 +16,6 @@ import json
 import signal
 import sys
 import threading
-import time
 
 from . import engine, sources
 from .errors import DockerupError
@@ -264,7 +263,3 @@ def main(argv=None, stdout=None, stderr=None):
             return code
         if interrupted.event.wait(values["interval"]):
             return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
