@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Run every test: unit tests (pure engine), integration tests (ansible-playbook against a real Docker
-# engine, registry and IMDS stand-in, all started here), then ansible-test sanity and ansible-lint.
-# Exits non-zero when any part fails. Usage: scripts/test.sh [unit|integration|qa ...]
+# engine, registry and IMDS stand-in, all started here), the role on a fleet of systemd hosts with
+# their own engines, then ansible-test sanity and ansible-lint.
+# Exits non-zero when any part fails. Usage: scripts/test.sh [unit|integration|role|qa ...]
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 scripts/setup.sh || exit 1
 source scripts/env.sh
 
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(unit integration qa)
+[ ${#parts[@]} -gt 0 ] || parts=(unit integration role qa)
 failed=()
 for part in "${parts[@]}"; do
   echo "==================== $part ===================="
@@ -16,6 +17,7 @@ for part in "${parts[@]}"; do
   case $part in
     unit) PYTHONPATH=$ANSIBLE_COLLECTIONS_PATH python3 -m pytest -q tests/unit ;;
     integration) tests/integration/run.sh ;;
+    role) tests/integration/run_role.sh ;;
     qa) scripts/qa.sh ;;
     *) echo "unknown part: $part" >&2; false ;;
   esac

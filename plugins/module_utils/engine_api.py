@@ -14,6 +14,7 @@ import base64
 import http.client
 import json
 import socket
+import threading
 import urllib.parse
 
 
@@ -57,20 +58,38 @@ class ReadClient:
             self._connect = lambda: _UnixConnection(parts.path, timeout)
         else:
             self._connect = lambda: http.client.HTTPConnection(parts.hostname, parts.port or 2375, timeout=timeout)
-        self._connection = None
+        # http.client connections are not thread-safe and the observer inspects from a pool of
+        # threads: one kept-alive connection per thread, all closed by close().
+        self._local = threading.local()
+        self._opened = []
+        self._lock = threading.Lock()
+
+    def _connection(self):
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self._connect()
+            with self._lock:
+                self._opened.append(connection)
+        return connection
+
+    def _drop(self):
+        """Close this thread's connection after an error; the next request opens a new one."""
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            connection.close()
 
     def _get(self, path, query=None, headers=None):
         url = path + ("?" + urllib.parse.urlencode(query) if query else "")
         for attempt in (1, 2):  # a kept-alive connection the daemon closed is retried once
-            if self._connection is None:
-                self._connection = self._connect()
+            connection = self._connection()
             try:
-                self._connection.request("GET", url, headers=headers or {})
-                response = self._connection.getresponse()
+                connection.request("GET", url, headers=headers or {})
+                response = connection.getresponse()
                 body = response.read()
                 break
             except (OSError, http.client.HTTPException) as exc:
-                self.close()
+                self._drop()
                 if attempt == 2 or isinstance(exc, (FileNotFoundError, ConnectionRefusedError)):
                     raise ApiError("cannot reach the Docker engine at %s: %s" % (self.base_url, exc))
         if response.status == 404:
@@ -80,9 +99,11 @@ class ReadClient:
         return json.loads(body.decode("utf-8")) if body else None
 
     def close(self):
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
+        self._local = threading.local()
 
     # -- the calls the observer makes, named as in docker-py ---------------------------------------
     def version(self):

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Integration test of the role dockerup.bootstrap.dockerup on real systemd hosts, in one command:
+#
+#   tests/integration/run_role.sh            build what is missing, start the fleet, run every phase, remove the fleet
+#   DOCKERUP_ROLE_KEEP=1 tests/integration/run_role.sh    leave the fleet running afterwards (for a look around:
+#                                            docker exec -it durole-1 bash; scripts/hosts.sh stop durole removes it)
+#
+# Works on a fresh Debian 12 machine as root, from any directory:
+#   1. runs scripts/setup.sh when ansible-playbook is missing (Debian packages, Ansible in build/venv),
+#      starts the machine's Docker engine (scripts/engine.sh) and builds the offline busybox image
+#      (scripts/images.sh);
+#   2. puts community.docker (its `docker` connection) into build/collections-extra: downloads the
+#      `ansible` wheel from PyPI with pip and extracts only that collection; skipped when it is there;
+#   3. builds the systemd host image with mmdebstrap from Debian's mirror (scripts/hosts.sh build, about
+#      a minute, kept for the next run), then starts 3 hosts durole-1..3: containers running systemd with
+#      their own Docker engines, dockerup/busybox:1 preloaded into each (scripts/hosts.sh start);
+#   4. runs the playbooks of targets/role_dockerup/ against them over the community.docker.docker
+#      connection, checking each PLAY RECAP:
+#        check       ansible-playbook --check converge.yml on the fresh hosts: changes reported, none made
+#                    (fresh_untouched.yml: no file, unit or package of the role on the hosts)
+#        converge    the role for real (prepare.yml first puts a hand-written definition on durole-1)
+#        idempotent  converge.yml again: changed=0 on every host
+#        check-again converge.yml --check: changed=0
+#        verify      verify.yml: units as systemd parsed them, timer active and firing, containers up on
+#                    each engine, a run by hand, an edit on disk applied by the timer alone, a bad file
+#                    failing the service with the file named in the journal and nothing changed
+#        shrink      converge.yml -e role_test_shrink=true, then verify_shrink.yml: the role removes the
+#                    file it wrote for a container no longer listed, never the hand-written one
+#        clash       clash.yml: the role refuses to overwrite a file it did not write
+#      and that a secret env value of a definition appears in no output of the role (run with -v --diff);
+#   5. removes the fleet (containers durole-N, their /var/lib/docker volumes, network durole-net: only
+#      objects labelled io.dockerup.test-fleet=durole), also when a phase failed. The host image stays.
+#
+# Environment: DOCKERUP_ROLE_ANSIBLE_ARGS, extra arguments for every ansible-playbook (e.g. "-v").
+# Exit status: 0 when every phase passed, 1 otherwise. Output of every playbook: $DOCKERUP_ROLE_LOGS
+# (default /var/lib/dockerup-test/role-logs/).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+target=$here/targets/role_dockerup
+prefix=durole
+count=3
+extra=$root/build/collections-extra
+logs=${DOCKERUP_ROLE_LOGS:-/var/lib/dockerup-test/role-logs}
+start_all=$SECONDS
+
+say() { printf '\n==== run_role: %s\n' "$*"; }
+
+# shellcheck source=/dev/null
+source "$root/scripts/env.sh"
+
+# ------------------------------------------------------------------ tools
+# A fresh machine: the project's setup (Debian packages, and Ansible in build/venv when Debian's Python
+# refuses pip installs), then env.sh again to put that venv on PATH.
+if ! command -v ansible-playbook >/dev/null 2>&1; then
+  say "no ansible-playbook: running scripts/setup.sh"
+  "$root/scripts/setup.sh"
+  # shellcheck source=/dev/null
+  source "$root/scripts/env.sh"
+  hash -r
+fi
+python=$ANSIBLE_PYTHON_INTERPRETER   # the Python that runs Ansible (and has pip)
+
+mkdir -p /var/lib/dockerup-test "$logs"
+exec 9>/var/lib/dockerup-test/role.lock
+if ! flock -n 9; then
+  echo "run_role: another run holds /var/lib/dockerup-test/role.lock; waiting (up to 15 min)" >&2
+  flock -w 900 9 || { echo "run_role: gave up waiting for the lock" >&2; exit 1; }
+fi
+
+"$root/scripts/engine.sh"
+"$root/scripts/images.sh"
+
+# community.docker from the `ansible` wheel (ansible 12.x goes with ansible-core 2.19), nothing else of it.
+if [ ! -f "$extra/ansible_collections/community/docker/MANIFEST.json" ]; then
+  say "downloading the ansible wheel from PyPI to extract community.docker into $extra"
+  tmp=$(mktemp -d)
+  "$python" -m pip download -q --no-deps --only-binary :all: -d "$tmp" "${DOCKERUP_ANSIBLE_SPEC:-ansible>=12,<13}"
+  "$python" - "$tmp"/ansible-*.whl "$extra" <<'PY'
+import json, sys, zipfile
+wheel, dest = sys.argv[1:]
+prefix = "ansible_collections/community/docker/"
+with zipfile.ZipFile(wheel) as z:
+    members = [n for n in z.namelist() if n.startswith(prefix)]
+    z.extractall(dest, members)
+    version = json.loads(z.read(prefix + "MANIFEST.json"))["collection_info"]["version"]
+print("run_role: community.docker %s extracted (%d files)" % (version, len(members)), file=sys.stderr)
+PY
+  rm -rf "$tmp"
+fi
+export ANSIBLE_COLLECTIONS_PATH=$ANSIBLE_COLLECTIONS_PATH:$extra
+export ANSIBLE_PIPELINING=1 ANSIBLE_FORKS=10 ANSIBLE_DEPRECATION_WARNINGS=0
+
+# ------------------------------------------------------------------ fleet
+say "host image and fleet"
+"$root/scripts/hosts.sh" build
+"$root/scripts/hosts.sh" stop "$prefix" >/dev/null 2>&1 || true   # leftovers of a killed run
+cleanup() {
+  if [ -n "${DOCKERUP_ROLE_KEEP:-}" ]; then
+    echo "run_role: DOCKERUP_ROLE_KEEP set: fleet $prefix left running (scripts/hosts.sh stop $prefix)" >&2
+  else
+    "$root/scripts/hosts.sh" stop "$prefix" || true
+  fi
+}
+trap cleanup EXIT
+"$root/scripts/hosts.sh" start "$count" "$prefix"
+
+# ------------------------------------------------------------------ phases
+failed=()
+results=()
+
+# recap LOG: the PLAY RECAP lines of the fleet's hosts in LOG, as "host ok changed unreachable failed".
+recap() {
+  sed -n "s/^\($prefix-[0-9]*\) *: ok=\([0-9]*\) *changed=\([0-9]*\) *unreachable=\([0-9]*\) *failed=\([0-9]*\).*/\1 \2 \3 \4 \5/p" "$1"
+}
+
+# phase NAME CHANGED PLAYBOOK [ansible-playbook args...]: run PLAYBOOK; CHANGED is `some` (every host
+# reports changes), `none` (no host does) or `any`. Every host must appear in the recap, reachable and
+# not failed.
+phase() {
+  local name=$1 want=$2 playbook=$3 log status=0 host changed unreachable fail seen=0 problems=()
+  shift 3
+  log=$logs/$name.log
+  say "$name: ansible-playbook $playbook $*"
+  local t0=$SECONDS
+  # shellcheck disable=SC2086  # word splitting of DOCKERUP_ROLE_ANSIBLE_ARGS is wanted
+  ansible-playbook -i "$target/inventory.yml" "$target/playbooks/$playbook" "$@" ${DOCKERUP_ROLE_ANSIBLE_ARGS:-} 2>&1 | tee "$log" || status=$?
+  [ "$status" -eq 0 ] || problems+=("ansible-playbook exited $status")
+  while read -r host _ changed unreachable fail; do
+    seen=$((seen + 1))
+    [ "$unreachable" = 0 ] || problems+=("$host unreachable")
+    [ "$fail" = 0 ] || problems+=("$host failed=$fail")
+    case $want in
+      some) [ "$changed" -gt 0 ] || problems+=("$host changed=0, expected changes") ;;
+      none) [ "$changed" -eq 0 ] || problems+=("$host changed=$changed, expected none") ;;
+    esac
+  done < <(recap "$log")
+  [ "$seen" -eq "$count" ] || problems+=("$seen host(s) in the recap, expected $count")
+  if [ ${#problems[@]} -eq 0 ]; then
+    results+=("PASS  $name ($((SECONDS - t0)) s)")
+  else
+    results+=("FAIL  $name ($((SECONDS - t0)) s): $(IFS=';'; echo "${problems[*]}")")
+    failed+=("$name")
+  fi
+}
+
+# The role's own runs use -v --diff: the secret env value of `web` (inventory.yml) must not show.
+phase check some converge.yml --check --diff -v
+phase fresh-untouched any fresh_untouched.yml
+phase prepare any prepare.yml
+phase converge some converge.yml --diff -v
+phase idempotent none converge.yml -v
+phase check-again none converge.yml --check --diff -v
+phase verify any verify.yml
+phase shrink some converge.yml -e role_test_shrink=true --diff -v
+phase verify-shrink any verify_shrink.yml
+phase clash any clash.yml -v
+
+secret=role-test-secret-5f3a9c0e
+leaks=$(grep -l -- "$secret" "$logs"/{check,converge,idempotent,check-again,shrink,clash}.log || true)
+if [ -n "$leaks" ]; then
+  results+=("FAIL  secret: the env value of web appears in $(echo "$leaks" | xargs)")
+  failed+=(secret)
+else
+  results+=("PASS  secret: the env value of web appears in no output of the role")
+fi
+
+say "summary (logs in $logs)"
+printf '%s\n' "${results[@]}"
+echo "total: $((SECONDS - start_all)) s"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "run_role: FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "run_role: all phases passed"
