@@ -51,6 +51,15 @@ def catch(function, *args, **kwargs):
     return None
 
 
+def mask_env(text, definition):
+    """``text`` with the definition's env values masked (a program may print its environment).
+    Values shorter than three characters are left: they carry no secret and would mangle the text."""
+    for value in sorted((definition or {}).get("env", {}).values(), key=len, reverse=True):
+        if len(value) >= 3:
+            text = text.replace(value, schema.MASK)
+    return text
+
+
 class Outcome:
     """What a run did: the actions carried out (plan entries, failed ones with ``error``), per-container
     errors, warnings, which containers changed, and which images replacements moved away from."""
@@ -220,7 +229,7 @@ class Applier:
             code = self.api.wait(helper["Id"], timeout=60).get("StatusCode")
             if code != 0:
                 raise APIError("setting owner/permissions of volume %r failed (exit code %s): %s" % (
-                    action["volume"], code, self._last_logs(helper["Id"])))
+                    action["volume"], code, self._last_logs(helper["Id"], None)))
         finally:
             catch(self.api.remove_container, helper["Id"], v=False, force=True)
 
@@ -410,20 +419,23 @@ class Applier:
                     if definition["restart"] == "no" and status == "exited" and state.get("ExitCode") == 0:
                         return  # a one-shot job that finished well
                     raise NotReady("the new container is %s (exit code %s); last log lines:\n%s" % (
-                        status, state.get("ExitCode"), self._last_logs(container_id)))
+                        status, state.get("ExitCode"), self._last_logs(container_id, definition)))
                 if health == "healthy" or (health is None and time.monotonic() - started >= definition["min_ready_seconds"]):
                     return
                 if health == "unhealthy":
-                    probe = ((state.get("Health") or {}).get("Log") or [{}])[-1].get("Output", "").strip()
+                    probe = mask_env(((state.get("Health") or {}).get("Log") or [{}])[-1].get("Output", "").strip(), definition)
                     raise NotReady("the new container is unhealthy (last check: %s); last log lines:\n%s" % (
-                        probe or "no output", self._last_logs(container_id)))
+                        probe or "no output", self._last_logs(container_id, definition)))
                 if time.monotonic() >= self.deadline:
                     raise NotReady("the new container was not ready within the run's ready timeout (%s); last log lines:\n%s" % (
-                        "health: %s" % health if health else "running", self._last_logs(container_id)))
+                        "health: %s" % health if health else "running", self._last_logs(container_id, definition)))
                 time.sleep(READY_POLL)
 
-    def _last_logs(self, container_id):
+    def _last_logs(self, container_id, definition):
+        """The container's last log lines, with the definition's env values masked (a program may print
+        its environment). Values shorter than three characters are left: they carry no secret."""
         try:
-            return self.api.logs(container_id, tail=LOG_LINES).decode("utf-8", "replace").rstrip()
+            text = self.api.logs(container_id, tail=LOG_LINES).decode("utf-8", "replace").rstrip()
         except ENGINE_ERRORS:
             return "(no logs)"
+        return mask_env(text, definition)

@@ -205,10 +205,10 @@ def update_args(definition, fields):
 def anonymous_volumes(attrs):
     """``{container_path: volume_name}`` of the volumes a container declares itself (its definition's
     anonymous volumes and its image's VOLUME paths: ``Config.Volumes``), not those from volumes-from."""
-    declared = (attrs.get("Config") or {}).get("Volumes") or {}
+    declared = {schema.container_path(path) for path in (attrs.get("Config") or {}).get("Volumes") or {}}
     found = {}
     for mount in attrs.get("Mounts") or []:
-        if mount.get("Type") == "volume" and mount.get("Name") and mount.get("Destination") in declared:
+        if mount.get("Type") == "volume" and mount.get("Name") and schema.container_path(mount.get("Destination", "")) in declared:
             found[mount["Destination"]] = mount["Name"]
     return found
 

@@ -91,7 +91,7 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
                 outcome = applier.apply(planned, cleanup)
             finally:
                 docker_api.close()
-            final = _final_state(api, definitions, observed, outcome)
+            final = _final_state(api, definitions, observed, outcome, scope)
             result = report.build_report(outcome.done, final, warnings + outcome.warnings, outcome.errors, diff)
             result["interrupted"] = outcome.interrupted
             return result
@@ -114,11 +114,11 @@ def _write_text(path, text):
     os.replace(tmp, path)
 
 
-def _final_state(api, definitions, observed, outcome):
+def _final_state(api, definitions, observed, outcome, scope):
     """Per-container state after the run: re-inspected where something changed, else as observed."""
     current = {c["name"]: c for c in observed.containers}
     touched = [d["name"] for d in definitions if d["name"] in outcome.touched or d["name"] not in current]
-    for name, container in zip(touched, observe.pool_map(lambda n: observe.inspect_by_name(api, n), touched)):
+    for name, container in zip(touched, observe.pool_map(lambda n: observe.inspect_by_name(api, n, scope), touched)):
         if container is not None:
             current[name] = container
         else:

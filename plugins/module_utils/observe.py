@@ -199,15 +199,16 @@ def _inspect(api, container_id):
         raise
 
 
-def inspect_by_name(api, name):
-    """A managed container by name, or None (missing, or not ours)."""
+def inspect_by_name(api, name, scope):
+    """A managed container of ``scope`` by name, or None (missing, or not ours)."""
     try:
         attrs = api.inspect_container(name)
     except OSError as exc:
         if not_found(exc):
             return None
         raise
-    if (attrs["Config"].get("Labels") or {}).get(dockerspec.MANAGED) != "true":
+    labels = attrs["Config"].get("Labels") or {}
+    if labels.get(dockerspec.MANAGED) != "true" or labels.get(dockerspec.SCOPE) != scope:
         return None
     return _container(attrs)
 

@@ -424,9 +424,15 @@ def env_text(value):
     return json.dumps(value)
 
 
+def container_path(path):
+    """``/cache/`` and ``/cache`` are one mount point (Docker reports it without the slash)."""
+    return path.rstrip("/") or "/"
+
+
 def normalise(raw, source):
     """The canonical definition of a schema-valid raw definition. ``source`` is the label value."""
-    volumes = raw.get("volumes", [])
+    volumes = [dict(v, containerPath=container_path(v["containerPath"])) if "containerPath" in v else v
+               for v in raw.get("volumes", [])]
     binds = sorted(
         (
             {"container_path": v["containerPath"], "host_path": v["hostPath"], "mode": v.get("mode", "rw").lower()}
