@@ -19,7 +19,14 @@ from contextlib import contextmanager
 try:
     from docker.errors import APIError, DockerException, NotFound
 except ImportError:  # the module checks for docker before it runs the engine; this keeps imports working
-    APIError = DockerException = NotFound = OSError
+    class DockerException(Exception):
+        pass
+
+    class APIError(DockerException, OSError):
+        pass
+
+    class NotFound(APIError):
+        pass
 
 from . import dockerspec, schema
 from .observe import pool_map
