@@ -37,6 +37,7 @@ from .plan import recorded_dependencies
 ENGINE_ERRORS = (APIError, DockerException, OSError)
 LOG_LINES = 10
 READY_POLL = 0.25
+EAGER_DRAIN = 1.0  # seconds the old container of an eager replacement keeps serving after the name moved
 DEFAULT_STOP_TIMEOUT = 10
 SLOW_STEP = 1.0  # a pull or a wait that takes longer than this is announced through ``progress``
 
@@ -369,6 +370,13 @@ class Applier:
         except NotFound:
             pass
 
+    def _carried_volumes(self, old, definition):
+        """The old container's volumes that the replacement still declares, by its definition or by its
+        image's VOLUME paths: a volume removed from the definition is not mounted again."""
+        image_paths = (self.api.inspect_image(definition["image"]).get("Config") or {}).get("Volumes") or {}
+        wanted = set(definition["anonymous_volumes"]) | {schema.container_path(p) for p in image_paths}
+        return {path: name for path, name in old["volumes"].items() if path in wanted}
+
     def _replace(self, action):
         """Replace a container without losing it: the old one is kept, stopped and renamed (or, with
         ``update.eager``, still running) until the new one is ready; on failure the new one is removed
@@ -380,23 +388,28 @@ class Applier:
         was_running = old["status"] in ("running", "restarting")
         new_id = None
         set_aside = False
+        carried = self._carried_volumes(old, definition)
         try:
             if definition["eager"]:
-                new_id = self._create(definition, old["volumes"], name="%s_dockerup_new_%s" % (name, old["id"][:12]))
+                new_id = self._create(definition, carried, name="%s_dockerup_new_%s" % (name, old["id"][:12]))
                 self.api.start(new_id)
                 self._run_exec(new_id, definition)
                 self.wait_ready(new_id, definition)
-                if was_running:
-                    self._stop(old)
+                # Hand the name over first (two renames, milliseconds apart), let requests already in
+                # flight to the old one finish, then stop it: whatever reaches the container by name
+                # finds a running one throughout.
                 self.api.rename(old["id"], aside)
                 set_aside = True
                 self.api.rename(new_id, name)
+                if was_running:
+                    time.sleep(EAGER_DRAIN)
+                    catch(self._stop, old)  # it is replaced already; a failed stop is cleaned up below
             else:
                 if was_running:
                     self._stop(old)
                 self.api.rename(old["id"], aside)
                 set_aside = True
-                new_id = self._create(definition, old["volumes"])
+                new_id = self._create(definition, carried)
                 self.api.start(new_id)
                 self._run_exec(new_id, definition)
                 self.wait_ready(new_id, definition)
@@ -411,7 +424,7 @@ class Applier:
         if old["image_id"] != self.api.inspect_container(new_id)["Image"]:
             self.outcome.replaced_images.add(old["image_id"])
         try:
-            self.api.remove_container(old["id"], v=False)
+            self.api.remove_container(old["id"], v=False, force=True)  # stopped already (its volumes stay)
         except NotFound:
             pass
 
