@@ -73,17 +73,14 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
             planned = plan.plan_actions(definitions, observed, prune, found.unread, cleanup != "none", prune_volumes)
             warnings = found.warnings + planned.warnings
             if check_mode:
-                current = {c["name"]: c for c in observed.containers}
-                shown = {d["name"]: current[d["name"]] for d in definitions if d["name"] in current}
-                return report.build_report(planned.actions, shown, warnings, planned.errors, diff)
+                return report.build_report(planned.actions, _listed(definitions, observed.containers), warnings, planned.errors, diff)
             if found.user_data_text is not None:
                 sources.store_user_data(cache, found.user_data_text)
             if not trusted:
                 _write_text(os.path.join(cache, VALIDATED_FILE), digest)
             if not planned.actions:
-                current = {c["name"]: c for c in observed.containers}
-                shown = {d["name"]: current[d["name"]] for d in definitions if d["name"] in current}
-                return dict(report.build_report([], shown, warnings, planned.errors, diff), interrupted=False)
+                listed = _listed(definitions, observed.containers)
+                return dict(report.build_report([], listed, warnings, planned.errors, diff), interrupted=False)
             from . import apply  # pylint: disable=import-outside-toplevel  # brings docker-py: only when changing
             docker_api = observe.connect_docker(docker_host)
             try:
@@ -114,6 +111,12 @@ def _write_text(path, text):
     os.replace(tmp, path)
 
 
+def _listed(definitions, containers):
+    """The listed containers among ``containers``, by name, in definition order."""
+    current = {c["name"]: c for c in containers}
+    return {d["name"]: current[d["name"]] for d in definitions if d["name"] in current}
+
+
 def _final_state(api, definitions, observed, outcome, scope):
     """Per-container state after the run: re-inspected where something changed, else as observed."""
     current = {c["name"]: c for c in observed.containers}
@@ -123,4 +126,4 @@ def _final_state(api, definitions, observed, outcome, scope):
             current[name] = container
         else:
             current.pop(name, None)
-    return {d["name"]: current[d["name"]] for d in definitions if d["name"] in current}
+    return _listed(definitions, current.values())

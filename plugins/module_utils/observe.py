@@ -65,6 +65,16 @@ def not_found(exc):
     return getattr(exc, "status", None) == 404 or getattr(exc, "status_code", None) == 404
 
 
+def _or_none(inspect, name):
+    """What an inspect call returns, or None when the engine answers 404."""
+    try:
+        return inspect(name)
+    except OSError as exc:
+        if not_found(exc):
+            return None
+        raise
+
+
 def pool_map(function, items):
     items = list(items)
     if len(items) <= 1:
@@ -191,22 +201,15 @@ def observe(api, definitions, scope, pull_default, hub_auth=None, prune_volumes=
 
 
 def _inspect(api, container_id):
-    try:
-        return _container(api.inspect_container(container_id))
-    except OSError as exc:
-        if not_found(exc):  # removed between the listing and the inspect
-            return None
-        raise
+    attrs = _or_none(api.inspect_container, container_id)  # None: removed since the listing
+    return None if attrs is None else _container(attrs)
 
 
 def inspect_by_name(api, name, scope):
     """A managed container of ``scope`` by name, or None (missing, or not ours)."""
-    try:
-        attrs = api.inspect_container(name)
-    except OSError as exc:
-        if not_found(exc):
-            return None
-        raise
+    attrs = _or_none(api.inspect_container, name)
+    if attrs is None:
+        return None
     labels = attrs["Config"].get("Labels") or {}
     if labels.get(dockerspec.MANAGED) != "true" or labels.get(dockerspec.SCOPE) != scope:
         return None
@@ -214,12 +217,9 @@ def inspect_by_name(api, name, scope):
 
 
 def _image(api, ref):
-    try:
-        attrs = api.inspect_image(ref)
-    except OSError as exc:
-        if not_found(exc):
-            return None
-        raise
+    attrs = _or_none(api.inspect_image, ref)
+    if attrs is None:
+        return None
     labels = (attrs.get("Config") or {}).get("Labels") or {}
     # Only digests of the reference's own repository say where an update would come from; an image
     # built or imported here (or pushed elsewhere only) has none and is not checked for updates.

@@ -223,17 +223,6 @@ def json_path(parts):
     return text or "(definition)"
 
 
-def _schema_at(path):
-    """The sub-schema of SCHEMA that describes the object at ``path`` (for did-you-mean hints)."""
-    node = SCHEMA
-    for part in path:
-        if isinstance(part, int):
-            node = node.get("items", {})
-        else:
-            node = node.get("properties", {}).get(part, {})
-    return node
-
-
 def _explain(error):
     """One or more messages for a jsonschema error, with secrets masked and did-you-mean hints."""
     path = list(error.absolute_path)
