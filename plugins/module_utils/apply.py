@@ -352,10 +352,20 @@ class Applier:
                     index, " ".join(step["command"]), code, output[-2000:]))
 
     def _create(self, definition, carried, name=None):
-        args = dockerspec.create_args(self.api, definition, self.scope, carried)
+        args = dockerspec.create_args(self.api, definition, self.scope, carried, self._dependency_ids(definition))
         if name:
             args["name"] = name
         return self.api.create_container(**args)["Id"]
+
+    def _dependency_ids(self, definition):
+        """``{name: id}`` of the containers ``definition`` depends on, as they are now (created before it)."""
+        ids = {}
+        for name in sorted(schema.dependencies(definition)):
+            try:
+                ids[name] = self.api.inspect_container(name)["Id"]
+            except NotFound:
+                pass
+        return ids
 
     def _stop(self, container):
         """Stop gracefully, waiting the container's own stop timeout (docker-py's HTTP timeout grows with it)."""

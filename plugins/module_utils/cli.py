@@ -3,7 +3,7 @@
 """The ``dockerup`` host command: the original tool's command line and config file over the engine.
 
     dockerup [--config FILE] [--cache DIR] [--confdir DIR] [--aws|--no-aws] [--pull|--no-pull]
-             [--server] [--check] [--diff] [--json] [--version]
+             [--server] [--interval S] [--scope NAME] [--lock-wait S] [--check] [--diff] [--json] [--version]
 
 Precedence: defaults < config file < flags. Exit codes: 0 converged (with --check: nothing to do),
 2 with --check when changes are pending, 1 on any error, 130 when interrupted before finishing.
@@ -18,7 +18,7 @@ import sys
 import threading
 
 from . import engine, sources
-from .errors import DockerupError
+from .errors import DockerupError, Interrupted
 
 VERSION = "0.1.0"
 DEFAULT_CONFIG = "/etc/dockerup/dockerup.conf"
@@ -118,6 +118,8 @@ def build_parser():
     parser.add_argument("--server", dest="server", action="store_true", default=None,
                         help="keep running, converging every `interval` seconds")
     parser.add_argument("--interval", type=int, help="seconds between runs with --server")
+    parser.add_argument("--lock-wait", type=float, default=300.0, metavar="SECONDS",
+                        help="how long to wait for another run's lock before giving up (default %(default)g)")
     parser.add_argument("--scope", help="which managed set of containers this host command owns")
     parser.add_argument("--check", action="store_true", help="plan only: change nothing, exit 2 when changes are pending")
     parser.add_argument("--diff", action="store_true", help="show the changed fields of each container")
@@ -139,7 +141,9 @@ def settings(argv):
     remote = values["remote"]
     if remote and remote.startswith("unix://") and not remote.startswith("unix:///"):
         values["remote"] = "unix:///" + remote[len("unix://"):]  # the original's documented "unix://var/run/docker.sock"
-    values.update(cache=args.cache, check=args.check, diff=args.diff, json=args.json)
+    if args.lock_wait < 0:
+        raise ConfigError("--lock-wait: must not be negative")
+    values.update(cache=args.cache, lock_wait=args.lock_wait, check=args.check, diff=args.diff, json=args.json)
     return values
 
 
@@ -209,6 +213,7 @@ def run_once(values, interrupted, progress):
         check_mode=values["check"],
         diff=values["diff"] or values["json"],
         hub_auth=auth,
+        lock_wait=values["lock_wait"],
         stop_requested=interrupted,
         progress=progress,
     )
@@ -252,7 +257,7 @@ def main(argv=None, stdout=None, stderr=None):
                 _line(stdout, json.dumps(result, sort_keys=True))
             else:
                 _line(stderr, "dockerup: %s" % exc)
-            code = EXIT_ERROR
+            code = EXIT_INTERRUPTED if isinstance(exc, Interrupted) else EXIT_ERROR
         else:
             if values["json"]:
                 _line(stdout, json.dumps(result, sort_keys=True))

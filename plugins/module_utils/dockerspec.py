@@ -18,6 +18,9 @@ CONFIG_HASH = schema.LABEL_PREFIX + "config-hash"
 SOURCE = schema.LABEL_PREFIX + "source"
 DEFINITION = schema.LABEL_PREFIX + "definition"
 DEPENDS_ON = schema.LABEL_PREFIX + "depends-on"
+# name=container-id of each container this one depended on when it was created: a dependency recreated
+# since (by a run that was interrupted before it got to the dependents) makes the planner replace it.
+DEPENDENCY_IDS = schema.LABEL_PREFIX + "dependency-ids"
 
 
 CONTEXT_HASH = schema.LABEL_PREFIX + "context-hash"
@@ -74,7 +77,7 @@ def on_docker_hub(ref):
     return "/" not in ref or not ("." in first or ":" in first or first == "localhost")
 
 
-def labels_for(definition, scope):
+def labels_for(definition, scope, dependency_ids=None):
     labels = dict(definition["labels"])
     labels.update(
         {
@@ -87,7 +90,14 @@ def labels_for(definition, scope):
     )
     if definition["depends_on"]:  # kept apart from the definition: changing it does not recreate
         labels[DEPENDS_ON] = ",".join(d["name"] for d in definition["depends_on"])
+    if dependency_ids:
+        labels[DEPENDENCY_IDS] = ",".join("%s=%s" % item for item in sorted(dependency_ids.items()))
     return labels
+
+
+def read_dependency_ids(labels):
+    """The DEPENDENCY_IDS label as ``{name: container id}``."""
+    return dict(item.split("=", 1) for item in labels.get(DEPENDENCY_IDS, "").split(",") if "=" in item)
 
 
 def port_bindings(definition):
@@ -104,12 +114,13 @@ def restart_policy(definition):
     return {"Name": definition["restart"], "MaximumRetryCount": 0}
 
 
-def create_args(api, definition, scope, carried_volumes=None):
+def create_args(api, definition, scope, carried_volumes=None, dependency_ids=None):
     """Keyword arguments for ``APIClient.create_container``.
 
     ``carried_volumes``: ``{container_path: volume_name}`` of a replaced container's volumes (those the
     definition declares and those from the image's VOLUME), mounted again at the same paths so their
     data survives the replacement, as docker compose does. A path now bound to the host is not carried.
+    ``dependency_ids``: ``{name: container id}`` of the containers it depends on, recorded in a label.
     """
     carried = carried_volumes or {}
     binds = ["%s:%s:%s" % (b["host_path"], b["container_path"], b["mode"]) for b in definition["binds"]]
@@ -135,7 +146,7 @@ def create_args(api, definition, scope, carried_volumes=None):
         "command": definition["command"],
         "entrypoint": definition["entrypoint"],
         "environment": ["%s=%s" % item for item in definition["env"].items()] or None,
-        "labels": labels_for(definition, scope),
+        "labels": labels_for(definition, scope, dependency_ids),
         "ports": [port if proto == "tcp" else (port, proto) for port, proto in exposed] or None,
         "volumes": sorted(set(definition["anonymous_volumes"]) | bound) or None,
         "host_config": host_config,

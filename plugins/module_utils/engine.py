@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager
 
 from . import observe, plan, report, schema, sources
-from .errors import DockerupError
+from .errors import DockerupError, Interrupted
 
 DEFAULT_CACHE = "/var/cache/dockerup"
 DEFAULT_READY_TIMEOUT = 120
@@ -24,13 +24,18 @@ CLEANUP_MODES = ("managed", "none", "host")
 
 
 @contextmanager
-def run_lock(cache, wait=300.0):
-    """An exclusive lock in the cache dir, so that two runs on one host never interleave."""
+def run_lock(cache, wait=300.0, waiting=None, stop_requested=None):
+    """An exclusive lock in the cache dir, so that two runs on one host never interleave.
+
+    A busy lock is retried for ``wait`` seconds; ``waiting`` is called once with a line saying so, and
+    ``stop_requested`` is polled, so that a stop while waiting ends the run before it changes anything.
+    """
     os.makedirs(cache, exist_ok=True)
     path = os.path.join(cache, LOCK_FILE)
     handle = open(path, "a")
     try:
         deadline = time.monotonic() + wait
+        announced = False
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -38,9 +43,14 @@ def run_lock(cache, wait=300.0):
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
-                if time.monotonic() >= deadline:
-                    raise DockerupError("another dockerup run holds %s; gave up after %d s" % (path, wait))
-                time.sleep(0.2)
+            if stop_requested and stop_requested():
+                raise Interrupted("stopped while waiting for another dockerup run (lock %s); nothing was changed" % path)
+            if time.monotonic() >= deadline:
+                raise DockerupError("another dockerup run holds %s; gave up after %g s" % (path, wait))
+            if waiting and not announced:
+                waiting("waiting up to %g s for another dockerup run to finish (lock %s)" % (wait, path))
+                announced = True
+            time.sleep(0.2)
         yield
     finally:
         handle.close()
@@ -58,7 +68,8 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
 
     ``hub_auth``: credentials for Docker Hub pulls (the original's ``username``/``password``).
     ``stop_requested``: polled between steps; once true, no new step starts (``report["interrupted"]``).
-    ``progress``: called with a line of text when a pull or a readiness wait takes more than a second.
+    ``progress``: called with a line of text when a pull or a readiness wait takes more than a second,
+    and when the run waits for the lock (``lock_wait`` seconds at most, then DockerupError).
     """
     if cleanup not in CLEANUP_MODES:
         raise DockerupError("cleanup must be one of %s, not %r" % (", ".join(CLEANUP_MODES), cleanup))
@@ -66,7 +77,7 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
     digest = schema.input_digest(found.entries)
     trusted = not found.problems and _read_text(os.path.join(cache, VALIDATED_FILE)) == digest
     definitions = schema.validate(found.entries, found.problems, trusted)
-    with run_lock(cache, lock_wait):
+    with run_lock(cache, lock_wait, progress, stop_requested):
         api = observe.connect(docker_host)
         try:
             observed = observe.observe(api, definitions, scope, pull, hub_auth, prune_volumes)

@@ -21,3 +21,7 @@ class DefinitionError(DockerupError):
 
 class EngineUnreachable(DockerupError):
     """The Docker engine did not answer."""
+
+
+class Interrupted(DockerupError):
+    """A stop was requested before the run changed anything (for example while it waited for the lock)."""

@@ -111,6 +111,7 @@ def _container(attrs):
         "source": labels.get(dockerspec.SOURCE),
         "definition": labels.get(dockerspec.DEFINITION),
         "depends_on": [d for d in labels.get(dockerspec.DEPENDS_ON, "").split(",") if d],
+        "dependency_ids": dockerspec.read_dependency_ids(labels),
         "live": dockerspec.live_values(attrs),
         "ports": dockerspec.bound_ports(attrs),
         "volumes": dockerspec.anonymous_volumes(attrs),

@@ -96,7 +96,7 @@ def plan_actions(definitions, observed, prune=True, unread=(), cleanup=True, pru
     recreated = set()
     for wave in schema.dependency_order(definitions):
         for definition in wave:
-            _plan_container(plan, definition, current.get(definition["name"]), observed, image_updates, recreated)
+            _plan_container(plan, definition, current, observed, image_updates, recreated)
 
     if prune_volumes:
         wanted = {n["name"] for d in definitions for n in d["named_volumes"]}
@@ -244,11 +244,13 @@ def definition_diff(container, definition):
     return fields, before, after
 
 
-def _plan_container(plan, definition, container, observed, image_updates, recreated):
-    """Actions for one listed container. A replacement records its ``causes``: ``definition``,
-    ``image`` (the tag names another image, or the registry has a newer one), ``image-maybe`` (the
-    image is pulled again and may turn out the same), ``dependency``, ``drift``, ``dead``."""
+def _plan_container(plan, definition, current, observed, image_updates, recreated):
+    """Actions for one listed container (``current``: the managed containers by name). A replacement
+    records its ``causes``: ``definition``, ``image`` (the tag names another image, or the registry has
+    a newer one), ``image-maybe`` (the image is pulled again and may turn out the same),
+    ``dependency``, ``drift``, ``dead``."""
     name = definition["name"]
+    container = current.get(name)
     if name in observed.foreign:
         plan.errors[name] = "a container named %r already exists and is %s; it was left untouched" % (name, observed.foreign[name])
         return
@@ -278,6 +280,12 @@ def _plan_container(plan, definition, container, observed, image_updates, recrea
     deps = sorted(schema.dependencies(definition) & recreated)
     if deps:
         reasons.append("depends on %s, which is recreated" % ", ".join(repr(d) for d in deps))
+        causes.add("dependency")
+    # A dependency recreated by an earlier run that stopped before it replaced this container.
+    moved = sorted(d for d, recorded in container["dependency_ids"].items()
+                   if d in schema.dependencies(definition) and d not in recreated and d in current and current[d]["id"] != recorded)
+    if moved:
+        reasons.append("depends on %s, recreated after this container was created" % ", ".join(repr(d) for d in moved))
         causes.add("dependency")
 
     in_place = []

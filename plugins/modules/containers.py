@@ -42,7 +42,8 @@ description:
     content changed)."
   - Containers start in dependency order (C(dependsOn), C(links), C(volumes) C(from), C(network)
     V(container:<name>)), waiting for V(healthy) where C(dependsOn) asks; independent containers are created
-    concurrently. When a container is recreated, the containers that depend on it are recreated after it.
+    concurrently. When a container is recreated, the containers that depend on it are recreated after it
+    (each records its dependencies' container IDs, so a run stopped in between finishes this on the next run).
     Unlisted containers are removed dependents first. A C(dependsOn) name that is not defined, and a
     dependency cycle, are validation errors.
   - A replacement keeps the old container, stopped and renamed, until the new one is ready, that is

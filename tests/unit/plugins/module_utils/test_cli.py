@@ -88,3 +88,32 @@ def test_definition_errors_exit_1_and_json_is_one_document(tmp_path, capsys):
     import json
     document = json.loads(capsys.readouterr().out)
     assert "web.json: container 'web': portMapping: unknown key" in document["errors"]["dockerup"]
+
+
+@pytest.fixture
+def held_lock(tmp_path):
+    """The cache dir's run lock, held by another open file (as another run would hold it)."""
+    import fcntl
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    with open(cache / "lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield cache
+
+
+def test_a_busy_lock_is_announced_then_given_up(held_lock, tmp_path, capsys):
+    confdir = tmp_path / "conf.d"
+    confdir.mkdir()
+    code = cli.main(["--config", "/dev/null", "--confdir", str(confdir), "--cache", str(held_lock), "--lock-wait", "0.5",
+                     "--remote", "unix:///nonexistent.sock"])
+    assert code == cli.EXIT_ERROR
+    out, err = capsys.readouterr()
+    assert out.count("waiting up to 0.5 s for another dockerup run to finish") == 1
+    assert err.strip() == "dockerup: another dockerup run holds %s/lock; gave up after 0.5 s" % held_lock
+
+
+def test_a_stop_while_waiting_for_the_lock_ends_the_run_unchanged(held_lock, tmp_path):
+    from ansible_collections.dockerup.bootstrap.plugins.module_utils import engine, errors
+    with pytest.raises(errors.Interrupted, match="nothing was changed"):
+        with engine.run_lock(str(held_lock), wait=30, stop_requested=lambda: True):
+            raise AssertionError("the lock was taken while another run held it")

@@ -29,6 +29,7 @@ def running(definition, **changes):
         "source": definition["source"],
         "definition": schema.fingerprint(definition),
         "depends_on": [d["name"] for d in definition["depends_on"]],
+        "dependency_ids": {},
         "live": {f: definition[f] for f in ("restart", "cpu", "memory", "privileged", "init")},
         "ports": {},
         "volumes": {},
@@ -202,6 +203,18 @@ def test_dependents_of_a_replaced_container_are_replaced_after_it():
     plan = plan_actions(new, observed(new, [running(d) for d in old]))
     assert summary(plan) == [("replace", "data"), ("replace", "app"), ("replace", "front")]
     assert plan.actions[1]["reasons"] == ["depends on 'data', which is recreated"]
+
+
+def test_a_dependent_left_behind_by_an_interrupted_run_is_replaced():
+    desired = defs({"name": "db", "image": "img:1"}, {"name": "app", "image": "img:1", "dependsOn": ["db"]},
+                   {"name": "cache", "image": "img:1", "links": {"db": "db"}})
+    db, app, cache = (running(d) for d in desired)
+    app["dependency_ids"] = {"db": "id-of-the-db-replaced-since"}  # created before db was last recreated
+    cache["dependency_ids"] = {"db": db["id"]}  # created after: in step
+    plan = plan_actions(desired, observed(desired, [db, app, cache]))
+    assert summary(plan) == [("replace", "app")]
+    assert plan.actions[0]["reasons"] == ["depends on 'db', recreated after this container was created"]
+    assert plan.actions[0]["causes"] == {"dependency"}
 
 
 def test_missing_network_is_created_first():
