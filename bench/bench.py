@@ -360,7 +360,7 @@ def machine():
     with open("/proc/cpuinfo") as handle:
         found = re.search(r"model name\s*:\s*(.+)", handle.read())
         cpu = found.group(1) if found else platform.machine()
-    manifest = os.path.join(HERE, ".collections/ansible_collections/community/docker/MANIFEST.json")
+    manifest = os.path.join(ROOT, "build/collections-extra/ansible_collections/community/docker/MANIFEST.json")
     with open(manifest) as handle:
         cd_version = json.load(handle)["collection_info"]["version"]
     return {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the whole benchmark: start the engine, build the offline image, fetch community.docker into
-# bench/.collections, then run bench.py (prints the table; JSON in bench/results/, table in
-# bench/results/README.md). Extra arguments go to bench.py (see `python3 bench/bench.py --help`), e.g.
+# build/collections-extra (scripts/community_docker.sh), then run bench.py (prints the table; JSON in
+# bench/results/, table in bench/results/README.md). Extra arguments go to bench.py (see `python3 bench/bench.py --help`), e.g.
 #   bench/run.sh --n 10 --reps 3
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,13 +29,13 @@ case $source_kind in
 esac
 echo "bench: measuring dockerup.bootstrap from $BENCH_COLLECTION_SOURCE" >&2
 # The same collection path for every playbook in the bench: the snapshot plus community.docker.
-export ANSIBLE_COLLECTIONS_PATH=$here/.work/collections:$here/.collections
+export ANSIBLE_COLLECTIONS_PATH=$here/.work/collections:$root/build/collections-extra
 export ANSIBLE_CONFIG=$here/ansible.cfg  # no ansible.cfg of the caller changes the numbers
 export ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_DEPRECATION_WARNINGS=0 ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=true
 
 "$root/scripts/engine.sh"
 "$root/scripts/images.sh" dockerup/busybox:1
-"$here/fetch_collections.sh"
+"$root/scripts/community_docker.sh" >/dev/null
 command -v docker-compose >/dev/null || {
   echo "bench: installing Debian's docker-compose" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null

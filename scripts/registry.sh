@@ -8,6 +8,8 @@
 # Idempotent: start when already running does nothing; a stale pid file (dead or reused pid) is removed.
 # Data persists across stop/start. Push with: docker tag IMG 127.0.0.1:PORT/NAME:TAG && docker push ...
 set -euo pipefail
+# shellcheck source=scripts/daemon.sh
+source "$(dirname "${BASH_SOURCE[0]}")/daemon.sh"
 
 port=${DOCKERUP_REGISTRY_PORT:-5055}
 dir=/var/lib/dockerup-test/registry
@@ -93,26 +95,10 @@ start() {
   return 1
 }
 
-stop() {
-  local pid
-  pid=$(live_pid)
-  if [ -n "$pid" ]; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      [ -n "$(live_pid)" ] || break
-      sleep 0.1
-    done
-    if [ -n "$(live_pid)" ]; then
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.2
-    fi
-  fi
-  rm -f "$pidfile"
-}
 
 case ${1:-} in
   start) start ;;
-  stop) stop ;;
+  stop) stop_daemon ;;
   status) answers || exit 1 ;;
   *)
     echo "usage: $0 start|stop|status   (port: DOCKERUP_REGISTRY_PORT, default 5055)" >&2

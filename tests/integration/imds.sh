@@ -12,6 +12,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 stub=$here/imds_stub.py
 python=${PYTHON:-python3}
+# shellcheck source=scripts/daemon.sh
+source "$here/../../scripts/daemon.sh"
 
 usage() {
   echo "usage: $0 start PORT STATEFILE | stop PORT | status PORT" >&2
@@ -42,22 +44,6 @@ listening() {
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
 }
 
-stop() {
-  local pid
-  pid=$(live_pid)
-  if [ -n "$pid" ]; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      [ -n "$(live_pid)" ] || break
-      sleep 0.1
-    done
-    if [ -n "$(live_pid)" ]; then
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.1
-    fi
-  fi
-  rm -f "$pidfile"
-}
 
 start() {
   local state=$1 pid
@@ -67,7 +53,7 @@ start() {
     if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "--state-file $state --pid-file"; then
       listening && return 0
     fi
-    stop  # another state file, or not listening: restart
+    stop_daemon  # another state file, or not listening: restart
   fi
   rm -f "$pidfile"
   # setsid --wait: $! is the stub, or (when setsid must fork) a setsid that lives exactly as long as it.
@@ -91,7 +77,7 @@ case $cmd in
     [ $# -eq 3 ] || usage
     start "$3"
     ;;
-  stop) stop ;;
+  stop) stop_daemon ;;
   status) [ -n "$(live_pid)" ] && listening ;;
   *) usage ;;
 esac

@@ -9,11 +9,12 @@
 #   1. runs scripts/setup.sh when ansible-playbook is missing (Debian packages, Ansible in build/venv),
 #      starts the machine's Docker engine (scripts/engine.sh) and builds the offline busybox image
 #      (scripts/images.sh);
-#   2. puts community.docker (its `docker` connection) into build/collections-extra: downloads the
-#      `ansible` wheel from PyPI with pip and extracts only that collection; skipped when it is there;
+#   2. puts community.docker (its `docker` connection) into build/collections-extra
+#      (scripts/community_docker.sh: only that collection, from the `ansible` wheel on PyPI, once);
 #   3. builds the systemd host image with mmdebstrap from Debian's mirror (scripts/hosts.sh build, about
 #      a minute, kept for the next run), then starts 3 hosts durole-1..3: containers running systemd with
-#      their own Docker engines, dockerup/busybox:1 preloaded into each (scripts/hosts.sh start);
+#      their own Docker engines, dockerup/busybox:1 preloaded into each (scripts/hosts.sh start), and
+#      removes docker.io from durole-3 (the role installs it there: dockerup_install_docker);
 #   4. runs the playbooks of targets/role_dockerup/ against them over the community.docker.docker
 #      connection, checking each PLAY RECAP:
 #        check       ansible-playbook --check converge.yml on the fresh hosts: changes reported, none made
@@ -41,7 +42,6 @@ root=$(cd "$here/../.." && pwd)
 target=$here/targets/role_dockerup
 prefix=durole
 count=3
-extra=$root/build/collections-extra
 logs=${DOCKERUP_ROLE_LOGS:-/var/lib/dockerup-test/role-logs}
 start_all=$SECONDS
 
@@ -73,22 +73,7 @@ fi
 "$root/scripts/images.sh"
 
 # community.docker from the `ansible` wheel (ansible 12.x goes with ansible-core 2.19), nothing else of it.
-if [ ! -f "$extra/ansible_collections/community/docker/MANIFEST.json" ]; then
-  say "downloading the ansible wheel from PyPI to extract community.docker into $extra"
-  tmp=$(mktemp -d)
-  "$python" -m pip download -q --no-deps --only-binary :all: -d "$tmp" "${DOCKERUP_ANSIBLE_SPEC:-ansible>=12,<13}"
-  "$python" - "$tmp"/ansible-*.whl "$extra" <<'PY'
-import json, sys, zipfile
-wheel, dest = sys.argv[1:]
-prefix = "ansible_collections/community/docker/"
-with zipfile.ZipFile(wheel) as z:
-    members = [n for n in z.namelist() if n.startswith(prefix)]
-    z.extractall(dest, members)
-    version = json.loads(z.read(prefix + "MANIFEST.json"))["collection_info"]["version"]
-print("run_role: community.docker %s extracted (%d files)" % (version, len(members)), file=sys.stderr)
-PY
-  rm -rf "$tmp"
-fi
+extra=$(PYTHON=$python "$root/scripts/community_docker.sh")
 export ANSIBLE_COLLECTIONS_PATH=$ANSIBLE_COLLECTIONS_PATH:$extra
 export ANSIBLE_PIPELINING=1 ANSIBLE_FORKS=10 ANSIBLE_DEPRECATION_WARNINGS=0
 
@@ -105,6 +90,12 @@ cleanup() {
 }
 trap cleanup EXIT
 "$root/scripts/hosts.sh" start "$count" "$prefix"
+# The last host starts without Docker (images stay in its /var/lib/docker volume): the role installs
+# docker.io there from Debian's mirror (dockerup_install_docker in inventory.yml) and starts it.
+say "removing docker.io from $prefix-$count: the role installs it"
+docker exec "$prefix-$count" sh -c 'systemctl stop docker.socket docker.service containerd.service \
+  && DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq docker.io >/dev/null \
+  && DEBIAN_FRONTEND=noninteractive apt-get autoremove -y -qq >/dev/null && ! command -v dockerd'
 
 # ------------------------------------------------------------------ phases
 failed=()
