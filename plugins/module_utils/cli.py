@@ -191,7 +191,7 @@ def print_report(result, values, stream):
     done = [a for a in result["actions"] if not a.get("error")]
     verb = "would change" if values["check"] else "changed"
     _line(stream, "dockerup: %d container(s) listed, %d action(s) %s, %d error(s)%s" % (
-        len(result["containers"]), len(done), verb, len(result["errors"]),
+        len(result["listed"]), len(done), verb, len(result["errors"]),
         " (interrupted)" if result.get("interrupted") else ""))
 
 
@@ -230,7 +230,7 @@ def exit_code(result, values):
 
 
 def failure_report(message):
-    return {"changed": False, "actions": [], "containers": {}, "warnings": [], "errors": {"dockerup": message}}
+    return {"changed": False, "actions": [], "listed": [], "containers": {}, "warnings": [], "errors": {"dockerup": message}}
 
 
 def main(argv=None, stdout=None, stderr=None):

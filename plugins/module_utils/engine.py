@@ -83,15 +83,16 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
             observed = observe.observe(api, definitions, scope, pull, hub_auth, prune_volumes)
             planned = plan.plan_actions(definitions, observed, prune, found.unread, cleanup != "none", prune_volumes)
             warnings = found.warnings + planned.warnings
+            listed = [d["name"] for d in definitions]
+            current = {c["name"]: c for c in observed.containers}
             if check_mode:
-                return report.build_report(planned.actions, _listed(definitions, observed.containers), warnings, planned.errors, diff)
+                return report.build_report(planned.actions, listed, current, warnings, planned.errors, diff)
             if found.user_data_text is not None:
                 sources.store_user_data(cache, found.user_data_text)
             if not trusted:
                 _write_text(os.path.join(cache, VALIDATED_FILE), digest)
             if not planned.actions:
-                listed = _listed(definitions, observed.containers)
-                return dict(report.build_report([], listed, warnings, planned.errors, diff), interrupted=False)
+                return dict(report.build_report([], listed, current, warnings, planned.errors, diff), interrupted=False)
             from . import apply  # pylint: disable=import-outside-toplevel  # brings docker-py: only when changing
             docker_api = observe.connect_docker(docker_host)
             try:
@@ -99,8 +100,8 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
                 outcome = applier.apply(planned, cleanup)
             finally:
                 docker_api.close()
-            final = _final_state(api, definitions, observed, outcome, scope)
-            result = report.build_report(outcome.done, final, warnings + outcome.warnings, outcome.errors, diff)
+            final = _final_state(api, definitions, current, outcome, scope)
+            result = report.build_report(outcome.done, listed, final, warnings + outcome.warnings, outcome.errors, diff)
             result["interrupted"] = outcome.interrupted
             return result
         finally:
@@ -122,19 +123,13 @@ def _write_text(path, text):
     os.replace(tmp, path)
 
 
-def _listed(definitions, containers):
-    """The listed containers among ``containers``, by name, in definition order."""
-    current = {c["name"]: c for c in containers}
-    return {d["name"]: current[d["name"]] for d in definitions if d["name"] in current}
-
-
-def _final_state(api, definitions, observed, outcome, scope):
-    """Per-container state after the run: re-inspected where something changed, else as observed."""
-    current = {c["name"]: c for c in observed.containers}
+def _final_state(api, definitions, before, outcome, scope):
+    """Containers by name after the run: re-inspected where something changed, else as ``before``."""
+    current = dict(before)
     touched = [d["name"] for d in definitions if d["name"] in outcome.touched or d["name"] not in current]
     for name, container in zip(touched, observe.pool_map(lambda n: observe.inspect_by_name(api, n, scope), touched)):
         if container is not None:
             current[name] = container
         else:
             current.pop(name, None)
-    return _listed(definitions, current.values())
+    return current

@@ -42,6 +42,10 @@ def connect(docker_host=None, timeout=120):
     client = engine_api.ReadClient(address, timeout)
     try:
         client.version()
+    except engine_api.ApiError as exc:
+        if exc.status is None:  # not reached: the text already says where
+            raise EngineUnreachable(str(exc))
+        raise EngineUnreachable("the Docker engine at %s answered: %s" % (address, exc))
     except OSError as exc:
         raise EngineUnreachable("cannot reach the Docker engine at %s: %s" % (address, exc))
     return client

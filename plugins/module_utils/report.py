@@ -48,11 +48,14 @@ def container_summary(container):
     }
 
 
-def build_report(actions, containers, warnings, errors, diff=False):
+def build_report(actions, listed, current, warnings, errors, diff=False):
+    """``listed``: the names the sources list, in order; ``current``: containers by name (the listed
+    ones that exist are reported)."""
     report = {
         "changed": any(a.get("error") is None and a["action"] != "rollback" for a in actions),
         "actions": [public_action(a) for a in actions],
-        "containers": {name: container_summary(c) for name, c in sorted(containers.items())},
+        "listed": list(listed),
+        "containers": {name: container_summary(current[name]) for name in sorted(listed) if name in current},
         "warnings": list(warnings),
         "errors": dict(sorted(errors.items())),
     }

@@ -222,8 +222,14 @@ actions:
     - container: old-worker
       action: remove
       reasons: ["no longer listed"]
+listed:
+  description: The names of the containers the sources list, in definition order (the task's desired set).
+  returned: always
+  type: list
+  elements: str
+  sample: [web, worker]
 containers:
-  description: The listed containers as they are after the run (in check mode, as they are now), by name.
+  description: The listed containers that exist after the run (in check mode, as they are now), by name.
   returned: always
   type: dict
   sample:
@@ -320,7 +326,7 @@ def main():
             diff=module._diff,
         )
     except DockerupError as exc:
-        module.fail_json(msg=str(exc), changed=False, actions=[], containers={}, errors={}, invocation=invocation)
+        module.fail_json(msg=str(exc), changed=False, actions=[], listed=[], containers={}, errors={}, invocation=invocation)
 
     for warning in result.pop("warnings"):
         module.warn(warning)
