@@ -2,8 +2,10 @@
 # Test hosts for the dockerup role: containers running systemd as PID 1, each with its own Docker
 # engine, built and started offline (ENVIRONMENT.md, "systemd hosts"). Nothing is pulled from a registry.
 #
-#   scripts/hosts.sh build                   build the host image when it is missing (about 1 min, cached)
-#   scripts/hosts.sh start [N] [PREFIX]      start hosts PREFIX-1..PREFIX-N (default 3 duhost), wait for
+#   scripts/hosts.sh build [SUITE...]        build the host image of each SUITE when it is missing (about
+#                                            1 min each, cached); SUITE: bookworm (Debian 12, the default)
+#                                            or noble (Ubuntu 24.04)
+#   scripts/hosts.sh start PREFIX SUITE...   start hosts PREFIX-1, PREFIX-2, ... one per SUITE, wait for
 #                                            systemd and their engines, preload the preload images
 #   scripts/hosts.sh stop [PREFIX]           remove those hosts, their engine volumes and their network
 #   scripts/hosts.sh status [PREFIX]         list the hosts and their state
@@ -11,23 +13,28 @@
 #
 # Every object this script creates carries the label io.dockerup.test-fleet=PREFIX, and `stop` removes
 # only containers, volumes and networks with that label and the PREFIX- name: nothing else on the
-# machine is touched. The image is kept (the next run reuses it); DOCKERUP_HOSTS_REBUILD=1 rebuilds it.
+# machine is touched. Images (dockerup-test/systemd-host:SUITE) are kept for the next run;
+# DOCKERUP_HOSTS_REBUILD=1 rebuilds them.
 #
 # Environment:
-#   DOCKERUP_HOSTS_IMAGE    image name (default dockerup-test/systemd-host:bookworm)
-#   DOCKERUP_HOSTS_MIRROR   Debian mirror (default http://deb.debian.org/debian)
-#   DOCKERUP_HOSTS_PRELOAD  images preloaded by `start` (default dockerup/busybox:1)
+#   DOCKERUP_HOSTS_DEBIAN_MIRROR   Debian mirror (default http://deb.debian.org/debian)
+#   DOCKERUP_HOSTS_UBUNTU_MIRROR   Ubuntu mirror (default http://archive.ubuntu.com/ubuntu)
+#   DOCKERUP_HOSTS_PRELOAD         images preloaded by `start` (default dockerup/busybox:1)
 #
 # The hosts run with the privileged-equivalent flags of ENVIRONMENT.md (`--privileged` does not work on
-# these machines), tmpfs /run, /run/lock and /tmp, the machine's cgroup tree read-only, and a volume for
-# /var/lib/docker so that their engines use overlay2. Their engines live in the hosts' own network
-# namespaces: the machine's docker0 is never touched. Hosts reach Debian's mirror through the fleet's
-# user-defined network.
+# these machines), tmpfs /run, /run/lock and /tmp, the machine's cgroup tree read-only, and volumes for
+# /var/lib/docker and /var/lib/containerd so that their engines can use overlayfs (Ubuntu's Docker 29
+# keeps images in containerd's store, which cannot put overlayfs on the host container's own overlay). Their engines live in the hosts' own network
+# namespaces: the machine's docker0 is never touched. Hosts reach their distribution's mirror through the
+# fleet's user-defined network.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-image=${DOCKERUP_HOSTS_IMAGE:-dockerup-test/systemd-host:bookworm}
-mirror=${DOCKERUP_HOSTS_MIRROR:-http://deb.debian.org/debian}
+debian_mirror=${DOCKERUP_HOSTS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+ubuntu_mirror=${DOCKERUP_HOSTS_UBUNTU_MIRROR:-http://archive.ubuntu.com/ubuntu}
+# Ubuntu's archive keyring, from Ubuntu's archive (Debian 12 does not package it), checked against this hash.
+ubuntu_keyring_deb=pool/main/u/ubuntu-keyring/ubuntu-keyring_2023.11.28.1_all.deb
+ubuntu_keyring_sha256=36de43b15853ccae0028e9a767613770c704833f82586f28eb262f0311adb8a8
 read -r -a preload_images <<<"${DOCKERUP_HOSTS_PRELOAD:-dockerup/busybox:1}"
 label=io.dockerup.test-fleet
 
@@ -39,7 +46,23 @@ check_prefix() {
 }
 
 # ------------------------------------------------------------------ build
+image_of() {  # image_of SUITE: the host image name, or die for an unknown suite
+  case $1 in
+    bookworm | noble) echo "dockerup-test/systemd-host:$1" ;;
+    *) die "unknown suite '$1' (bookworm or noble)" ;;
+  esac
+}
+
 build() {
+  local suite
+  for suite in "${@:-bookworm}"; do
+    build_one "$suite"
+  done
+}
+
+build_one() {
+  local suite=$1 image work start=$SECONDS keyring=() sources=()
+  image=$(image_of "$suite")
   if [ -z "${DOCKERUP_HOSTS_REBUILD:-}" ] && docker image inspect "$image" >/dev/null 2>&1; then
     return 0
   fi
@@ -49,28 +72,39 @@ build() {
     apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null 2>&1 \
       || { apt-get update -qq && apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null; }
   fi
-  local work start=$SECONDS
   work=$(mktemp -d /var/tmp/dockerup-hosts.XXXXXX)
   # shellcheck disable=SC2064
   trap "rm -rf '$work'" EXIT
-  log "building $image with mmdebstrap from $mirror (about a minute)"
+  case $suite in
+    bookworm)
+      sources=("deb $debian_mirror bookworm main" "deb $debian_mirror bookworm-updates main"
+               "deb ${debian_mirror%/debian}/debian-security bookworm-security main") ;;
+    noble)
+      curl -fsS --max-time 60 -o "$work/keyring.deb" "$ubuntu_mirror/$ubuntu_keyring_deb"
+      echo "$ubuntu_keyring_sha256  $work/keyring.deb" | sha256sum --quiet -c - || die "ubuntu-keyring: unexpected checksum"
+      dpkg-deb -x "$work/keyring.deb" "$work/keyring"
+      chmod 0755 "$work"  # apt reads the keyring as its unprivileged _apt user
+      keyring=(--keyring="$work/keyring/usr/share/keyrings/ubuntu-archive-keyring.gpg")
+      # docker.io and the Python packages the role installs are in universe.
+      sources=("deb $ubuntu_mirror noble main universe" "deb $ubuntu_mirror noble-updates main universe"
+               "deb $ubuntu_mirror noble-security main universe") ;;
+  esac
+  log "building $image with mmdebstrap (about a minute)"
   # Packages: systemd as init, python3 for Ansible, docker.io for the host's own engine, and a few tools.
   # python3-docker and python3-jsonschema are deliberately absent: installing them is the role's job.
   # The engine's daemon.json selects the systemd cgroup driver (its containers then live in systemd's
   # tree); units that cannot work in a container are masked; machine-id is emptied so every host gets
   # its own at first boot.
-  local security=${mirror%/debian}/debian-security
   # shellcheck disable=SC2016  # the hooks' "$1" (the chroot) is expanded by mmdebstrap, not here
-  mmdebstrap --mode=root --variant=minbase --quiet \
-    --include=systemd,systemd-sysv,dbus,python3,docker.io,iproute2,procps,ca-certificates \
+  mmdebstrap --mode=root --variant=minbase --quiet "${keyring[@]}" \
+    --include=apt,systemd,systemd-sysv,dbus,python3,docker.io,iproute2,procps,ca-certificates \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     --customize-hook='mkdir -p "$1/etc/docker" && printf "%s\n" "{\"exec-opts\": [\"native.cgroupdriver=systemd\"]}" >"$1/etc/docker/daemon.json"' \
     --customize-hook='chroot "$1" systemctl mask getty@tty1.service console-getty.service serial-getty@.service systemd-logind.service systemd-firstboot.service systemd-remount-fs.service sys-kernel-config.mount sys-kernel-debug.mount sys-kernel-tracing.mount 2>/dev/null' \
     --customize-hook='chroot "$1" systemctl enable docker.service containerd.service >/dev/null 2>&1' \
     --customize-hook=': >"$1/etc/machine-id" && rm -f "$1/var/lib/dbus/machine-id"' \
-    bookworm "$work/rootfs.tar" \
-    "deb $mirror bookworm main" "deb $mirror bookworm-updates main" "deb $security bookworm-security main"
+    "$suite" "$work/rootfs.tar" "${sources[@]}"
   docker import \
     -c 'CMD ["/sbin/init"]' -c 'ENV container=docker' \
     -c "LABEL io.dockerup.test-image=systemd-host" \
@@ -116,31 +150,34 @@ preload() {
 }
 
 start() {
-  local count=${1:-3} prefix=${2:-duhost} i host net pids=()
+  local prefix=${1:-} i=0 host net suite pids=()
+  shift || true
   check_prefix "$prefix"
-  [[ $count =~ ^[1-9][0-9]?$ ]] || die "bad host count '$count'"
-  build
+  [ $# -gt 0 ] || die "usage: hosts.sh start PREFIX SUITE..."
+  build "$@"
   net=$prefix-net
   if ! docker network inspect "$net" >/dev/null 2>&1; then
     docker network create --label "$label=$prefix" "$net" >/dev/null
   fi
-  for i in $(seq 1 "$count"); do
+  for suite in "$@"; do
+    i=$((i + 1))
     host=$prefix-$i
     if docker container inspect "$host" >/dev/null 2>&1; then
       [ "$(docker container inspect -f '{{.State.Running}}' "$host")" = true ] || docker start "$host" >/dev/null
       continue
     fi
     docker volume create --label "$label=$prefix" "$host-docker" >/dev/null
+    docker volume create --label "$label=$prefix" "$host-containerd" >/dev/null
     docker run -d --name "$host" --hostname "$host" --network "$net" --label "$label=$prefix" \
       --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined \
       --security-opt apparmor=unconfined --security-opt systempaths=unconfined \
       --device-cgroup-rule 'a *:* rwm' \
       --stop-signal SIGRTMIN+3 --stop-timeout 20 \
       --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
-      -v /sys/fs/cgroup:/sys/fs/cgroup:ro -v "$host-docker:/var/lib/docker" \
-      "$image" >/dev/null
+      -v /sys/fs/cgroup:/sys/fs/cgroup:ro -v "$host-docker:/var/lib/docker" -v "$host-containerd:/var/lib/containerd" \
+      "$(image_of "$suite")" >/dev/null
   done
-  for i in $(seq 1 "$count"); do
+  for i in $(seq 1 $#); do
     wait_host "$prefix-$i" & pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid" || die "a host did not come up"; done
@@ -155,7 +192,7 @@ stop() {
   if [ ${#ids[@]} -gt 0 ]; then
     docker rm -f "${ids[@]}" >/dev/null
   fi
-  mapfile -t volumes < <(docker volume ls -q --filter "label=$label=$prefix" | grep -E "^$prefix-[0-9]+-docker$" || true)
+  mapfile -t volumes < <(docker volume ls -q --filter "label=$label=$prefix" | grep -E "^$prefix-[0-9]+-(docker|containerd)$" || true)
   if [ ${#volumes[@]} -gt 0 ]; then
     docker volume rm -f "${volumes[@]}" >/dev/null
   fi
@@ -177,7 +214,7 @@ status() {
 
 "$here/engine.sh"
 case ${1:-} in
-  build) build ;;
+  build) shift; build "$@" ;;
   start) shift; start "$@" ;;
   stop) shift; stop "$@" ;;
   status) shift; status "$@" ;;

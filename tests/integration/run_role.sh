@@ -11,10 +11,11 @@
 #      (scripts/images.sh);
 #   2. puts community.docker (its `docker` connection) into build/collections-extra
 #      (scripts/community_docker.sh: only that collection, from the `ansible` wheel on PyPI, once);
-#   3. builds the systemd host image with mmdebstrap from Debian's mirror (scripts/hosts.sh build, about
-#      a minute, kept for the next run), then starts 3 hosts durole-1..3: containers running systemd with
-#      their own Docker engines, dockerup/busybox:1 preloaded into each (scripts/hosts.sh start), and
-#      removes docker.io from durole-3 (the role installs it there: dockerup_install_docker);
+#   3. builds the systemd host images with mmdebstrap, Debian 12 and Ubuntu 24.04 from their mirrors
+#      (scripts/hosts.sh build, about a minute each, kept for the next run), then starts 4 hosts
+#      durole-1..3 (Debian) and durole-4 (Ubuntu): containers running systemd with their own Docker
+#      engines, dockerup/busybox:1 preloaded into each (scripts/hosts.sh start), and removes docker.io
+#      from durole-3 and durole-4 (the role installs it there: dockerup_install_docker);
 #   4. runs the playbooks of targets/role_dockerup/ against them over the community.docker.docker
 #      connection, checking each PLAY RECAP:
 #        check       ansible-playbook --check converge.yml on the fresh hosts: changes reported, none made
@@ -41,7 +42,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 target=$here/targets/role_dockerup
 prefix=durole
-count=3
+suites=(bookworm bookworm bookworm noble)  # durole-1..4: Debian 12 three times, Ubuntu 24.04
+count=${#suites[@]}
 logs=${DOCKERUP_ROLE_LOGS:-/var/lib/dockerup-test/role-logs}
 start_all=$SECONDS
 
@@ -79,7 +81,7 @@ export ANSIBLE_PIPELINING=1 ANSIBLE_FORKS=10 ANSIBLE_DEPRECATION_WARNINGS=0
 
 # ------------------------------------------------------------------ fleet
 say "host image and fleet"
-"$root/scripts/hosts.sh" build
+"$root/scripts/hosts.sh" build "${suites[@]}"
 "$root/scripts/hosts.sh" stop "$prefix" >/dev/null 2>&1 || true   # leftovers of a killed run
 cleanup() {
   if [ -n "${DOCKERUP_ROLE_KEEP:-}" ]; then
@@ -89,13 +91,16 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
-"$root/scripts/hosts.sh" start "$count" "$prefix"
-# The last host starts without Docker (images stay in its /var/lib/docker volume): the role installs
-# docker.io there from Debian's mirror (dockerup_install_docker in inventory.yml) and starts it.
-say "removing docker.io from $prefix-$count: the role installs it"
-docker exec "$prefix-$count" sh -c 'systemctl stop docker.socket docker.service containerd.service \
-  && DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq docker.io >/dev/null \
-  && DEBIAN_FRONTEND=noninteractive apt-get autoremove -y -qq >/dev/null && ! command -v dockerd'
+"$root/scripts/hosts.sh" start "$prefix" "${suites[@]}"
+# The last two hosts (Debian, Ubuntu) start without Docker (images stay in their /var/lib/docker volumes):
+# the role installs docker.io there from their distribution's mirror (dockerup_install_docker in
+# inventory.yml) and starts it.
+for host in "$prefix-3" "$prefix-4"; do
+  say "removing docker.io from $host: the role installs it"
+  docker exec "$host" sh -c 'systemctl stop docker.socket docker.service containerd.service \
+    && DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq docker.io >/dev/null \
+    && DEBIAN_FRONTEND=noninteractive apt-get autoremove -y -qq >/dev/null && ! command -v dockerd'
+done
 
 # ------------------------------------------------------------------ phases
 failed=()
