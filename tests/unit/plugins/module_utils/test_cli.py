@@ -117,3 +117,21 @@ def test_a_stop_while_waiting_for_the_lock_ends_the_run_unchanged(held_lock, tmp
     with pytest.raises(errors.Interrupted, match="nothing was changed"):
         with engine.run_lock(str(held_lock), wait=30, stop_requested=lambda: True):
             raise AssertionError("the lock was taken while another run held it")
+
+
+def test_help_lists_every_flag_and_the_exit_codes(capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for flag in ("--config", "--cache", "--confdir", "--aws", "--no-aws", "--pull", "--no-pull", "--server", "--interval",
+                 "--remote", "--scope", "--lock-wait", "--check", "--diff", "--json", "--version"):
+        assert flag in out
+    assert "Exit codes: 0 converged" in " ".join(out.split())
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == "dockerup %s" % cli.VERSION
