@@ -24,16 +24,9 @@ answers() {
   curl -fsS --max-time 2 -o /dev/null "$url" 2>/dev/null
 }
 
-# Print the pid from the pid file when it names a live docker-registry serving our config; else nothing.
-live_pid() {
-  local pid
-  [ -f "$pidfile" ] || return 0
-  pid=$(cat "$pidfile" 2>/dev/null || true)
-  case $pid in '' | *[!0-9]*) return 0 ;; esac
-  [ -d "/proc/$pid" ] || return 0
-  grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && return 0
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "docker-registry serve $config" || return 0
-  echo "$pid"
+# The process is a docker-registry serving our config (live_pid, in daemon.sh, asks).
+is_ours() {
+  tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q "docker-registry serve $config"
 }
 
 write_config() {

@@ -26,17 +26,10 @@ case $port in '' | *[!0-9]*) usage ;; esac
 pidfile=/tmp/dockerup-imds-$port.pid
 log=/tmp/dockerup-imds-$port.log
 
-# Print the pid from the pid file when it names a live stub for this port; else nothing.
-live_pid() {
-  local pid
-  [ -f "$pidfile" ] || return 0
-  pid=$(cat "$pidfile" 2>/dev/null || true)
-  case $pid in '' | *[!0-9]*) return 0 ;; esac
-  [ -d "/proc/$pid" ] || return 0
-  grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && return 0
-  tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'imds_stub\.py$' || return 0
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--port $port " || return 0
-  echo "$pid"
+# The process is the stub for this port (live_pid, in daemon.sh, asks).
+is_ours() {
+  tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -q 'imds_stub\.py$' \
+    && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "--port $port "
 }
 
 # TCP connect only: in "hang" mode every HTTP request would take 30 s.
