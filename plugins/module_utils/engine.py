@@ -73,11 +73,13 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
     """
     if cleanup not in CLEANUP_MODES:
         raise DockerupError("cleanup must be one of %s, not %r" % (", ".join(CLEANUP_MODES), cleanup))
-    found = sources.read_sources(containers, confdir, user_data, user_data_endpoint, cache)
-    digest = schema.input_digest(found.entries)
-    trusted = not found.problems and _read_text(os.path.join(cache, VALIDATED_FILE)) == digest
-    definitions = schema.validate(found.entries, found.problems, trusted)
+    # Under the lock: the sources (and the cache's last good user-data) are read as they are when the
+    # run may act, and two runs never interleave.
     with run_lock(cache, lock_wait, progress, stop_requested):
+        found = sources.read_sources(containers, confdir, user_data, user_data_endpoint, cache)
+        digest = schema.input_digest(found.entries)
+        trusted = not found.problems and _read_text(os.path.join(cache, VALIDATED_FILE)) == digest
+        definitions = schema.validate(found.entries, found.problems, trusted)
         api = observe.connect(docker_host)
         try:
             observed = observe.observe(api, definitions, scope, pull, hub_auth, prune_volumes)
