@@ -95,8 +95,7 @@ class Outcome:
 
 
 class Applier:
-    def __init__(self, api, observed, scope, ready_timeout=120, hub_auth=None,
-                 stop_requested=None, progress=None):
+    def __init__(self, api, observed, scope, ready_timeout, hub_auth=None, stop_requested=None, progress=None):
         self.api = api
         self.observed = observed
         self.scope = scope
@@ -464,8 +463,7 @@ class Applier:
                 time.sleep(READY_POLL)
 
     def _last_logs(self, container_id, definition):
-        """The container's last log lines, with the definition's env values masked (a program may print
-        its environment). Values shorter than three characters are left: they carry no secret."""
+        """The container's last log lines, env values masked (see ``mask_env``)."""
         try:
             text = self.api.logs(container_id, tail=LOG_LINES).decode("utf-8", "replace").rstrip()
         except ENGINE_ERRORS:

@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 
-from . import engine, sources
+from . import engine, report, sources
 from .errors import DockerupError, Interrupted
 
 VERSION = "0.1.0"
@@ -230,7 +230,7 @@ def exit_code(result, values):
 
 
 def failure_report(message):
-    return {"changed": False, "actions": [], "listed": [], "containers": {}, "warnings": [], "errors": {"dockerup": message}}
+    return report.build_report([], [], {}, [], {"dockerup": message})
 
 
 def main(argv=None, stdout=None, stderr=None):

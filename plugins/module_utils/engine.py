@@ -78,7 +78,7 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
     with run_lock(cache, lock_wait, progress, stop_requested):
         found = sources.read_sources(containers, confdir, user_data, user_data_endpoint, cache)
         digest = schema.input_digest(found.entries)
-        trusted = not found.problems and _read_text(os.path.join(cache, VALIDATED_FILE)) == digest
+        trusted = not found.problems and (sources.read_cache_file(cache, VALIDATED_FILE) or "").strip() == digest
         definitions = schema.validate(found.entries, found.problems, trusted)
         api = observe.connect(docker_host)
         try:
@@ -92,7 +92,7 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
             if found.user_data_text is not None:
                 sources.store_user_data(cache, found.user_data_text)
             if not trusted:
-                _write_text(os.path.join(cache, VALIDATED_FILE), digest)
+                sources.write_cache_file(cache, VALIDATED_FILE, digest + "\n")
             if not planned.actions:
                 return dict(report.build_report([], listed, current, warnings, planned.errors, diff), interrupted=False)
             from . import apply  # pylint: disable=import-outside-toplevel  # brings docker-py: only when changing
@@ -108,21 +108,6 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
             return result
         finally:
             api.close()
-
-
-def _read_text(path):
-    try:
-        with open(path, "r", encoding="ascii") as handle:
-            return handle.read().strip()
-    except (OSError, ValueError):
-        return None
-
-
-def _write_text(path, text):
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    with open(tmp, "w", encoding="ascii") as handle:
-        handle.write(text + "\n")
-    os.replace(tmp, path)
 
 
 def _final_state(api, definitions, before, outcome, scope):

@@ -10,7 +10,6 @@ inspects and checks run concurrently in a small pool.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -21,11 +20,6 @@ from .errors import DockerupError, EngineUnreachable
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 POOL_SIZE = 8
 TLS_ENVIRONMENT = ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
-
-
-def docker_missing():
-    """True when the Docker SDK for Python is not installed (checked without importing it)."""
-    return importlib.util.find_spec("docker") is None
 
 
 def docker_host_default():
@@ -42,12 +36,10 @@ def connect(docker_host=None, timeout=120):
     client = engine_api.ReadClient(address, timeout)
     try:
         client.version()
-    except engine_api.ApiError as exc:
+    except engine_api.ApiError as exc:  # the client raises nothing else on a failed request
         if exc.status is None:  # not reached: the text already says where
             raise EngineUnreachable(str(exc))
         raise EngineUnreachable("the Docker engine at %s answered: %s" % (address, exc))
-    except OSError as exc:
-        raise EngineUnreachable("cannot reach the Docker engine at %s: %s" % (address, exc))
     return client
 
 

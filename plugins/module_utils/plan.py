@@ -277,13 +277,14 @@ def _plan_container(plan, definition, current, observed, image_updates, recreate
         before["image_id"], after["image_id"] = container["image_id"], "(the pulled image)"
         causes.add("image" if certain else "image-maybe")
 
-    deps = sorted(schema.dependencies(definition) & recreated)
+    needs = schema.dependencies(definition)
+    deps = sorted(needs & recreated)
     if deps:
         reasons.append("depends on %s, which is recreated" % ", ".join(repr(d) for d in deps))
         causes.add("dependency")
     # A dependency recreated by an earlier run that stopped before it replaced this container.
     moved = sorted(d for d, recorded in container["dependency_ids"].items()
-                   if d in schema.dependencies(definition) and d not in recreated and d in current and current[d]["id"] != recorded)
+                   if d in needs and d not in recreated and d in current and current[d]["id"] != recorded)
     if moved:
         reasons.append("depends on %s, recreated after this container was created" % ", ".join(repr(d) for d in moved))
         causes.add("dependency")

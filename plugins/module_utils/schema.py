@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import importlib.util
 import json
 import re
 import shlex
@@ -289,11 +288,6 @@ def container_label(raw, index):
 
 
 _VALIDATORS = []
-
-
-def jsonschema_missing():
-    """True when jsonschema is not installed (checked without importing it)."""
-    return importlib.util.find_spec("jsonschema") is None
 
 
 def _validator():

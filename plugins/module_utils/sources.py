@@ -183,10 +183,23 @@ def _read_cached(path):
 
 
 def store_user_data(cache, text):
-    """Keep a good user-data document as the last good copy (atomic replace)."""
+    """Keep a good user-data document as the last good copy."""
+    write_cache_file(cache, USER_DATA_CACHE, text)
+
+
+def write_cache_file(cache, name, text):
+    """Write ``name`` in the cache dir by atomic replace (mode 0600: user-data may hold secrets)."""
     os.makedirs(cache, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache, prefix=".user-data.")
+    fd, tmp = tempfile.mkstemp(dir=cache, prefix="." + name + ".")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, os.path.join(cache, USER_DATA_CACHE))
+    os.replace(tmp, os.path.join(cache, name))
+
+
+def read_cache_file(cache, name):
+    """The text of ``name`` in the cache dir, or None when it cannot be read."""
+    try:
+        with open(os.path.join(cache, name), "r", encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, ValueError):
+        return None

@@ -255,6 +255,7 @@ diff:
   elements: dict
 """
 
+import importlib.util
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -262,8 +263,6 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 try:
     from ansible_collections.dockerup.bootstrap.plugins.module_utils.engine import converge
     from ansible_collections.dockerup.bootstrap.plugins.module_utils.errors import DockerupError
-    from ansible_collections.dockerup.bootstrap.plugins.module_utils.observe import docker_missing
-    from ansible_collections.dockerup.bootstrap.plugins.module_utils.schema import jsonschema_missing
 except ImportError:
     ENGINE_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -300,11 +299,10 @@ def main():
     )
     if ENGINE_IMPORT_ERROR:
         module.fail_json(msg="the dockerup engine could not be imported", exception=ENGINE_IMPORT_ERROR)
-    # Both are imported only when needed (a no-op run imports neither): check they are there.
-    if docker_missing():
-        module.fail_json(msg=missing_required_lib("docker"))
-    if jsonschema_missing():
-        module.fail_json(msg=missing_required_lib("jsonschema"))
+    # The engine imports both only when a run needs them (a no-op run imports neither): check they are there.
+    for library in ("docker", "jsonschema"):
+        if importlib.util.find_spec(library) is None:
+            module.fail_json(msg=missing_required_lib(library))
 
     params = module.params
     invocation = masked_invocation(params)
