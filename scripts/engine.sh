@@ -31,7 +31,16 @@ clear_stale() {
 clear_stale /var/run/docker.pid dockerd
 clear_stale /var/run/docker/containerd/containerd.pid containerd
 
-if ! pgrep -x dockerd >/dev/null; then
+# Is a dockerd running? (/proc, not pgrep: a bare Debian 12 has no procps.)
+dockerd_running() {
+  local comm
+  for comm in /proc/[0-9]*/comm; do
+    [ "$(cat "$comm" 2>/dev/null)" = dockerd ] && return 0
+  done
+  return 1
+}
+
+if ! dockerd_running; then
   echo "engine: starting dockerd (log: $log)" >&2
   setsid dockerd --host unix:///var/run/docker.sock --pidfile /var/run/docker.pid >"$log" 2>&1 </dev/null &
 fi

@@ -80,7 +80,11 @@ build_one() {
       sources=("deb $debian_mirror bookworm main" "deb $debian_mirror bookworm-updates main"
                "deb ${debian_mirror%/debian}/debian-security bookworm-security main") ;;
     noble)
-      curl -fsS --max-time 60 -o "$work/keyring.deb" "$ubuntu_mirror/$ubuntu_keyring_deb"
+      # Python's urllib, not curl: a bare Debian 12 has python3 but no curl.
+      python3 -c 'import shutil, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=60) as response, open(sys.argv[2], "wb") as out:
+    shutil.copyfileobj(response, out)' "$ubuntu_mirror/$ubuntu_keyring_deb" "$work/keyring.deb" \
+        || die "cannot download $ubuntu_mirror/$ubuntu_keyring_deb"
       echo "$ubuntu_keyring_sha256  $work/keyring.deb" | sha256sum --quiet -c - || die "ubuntu-keyring: unexpected checksum"
       dpkg-deb -x "$work/keyring.deb" "$work/keyring"
       chmod 0755 "$work"  # apt reads the keyring as its unprivileged _apt user
