@@ -181,7 +181,9 @@ def _restart_name(host_config):
 
 
 # Fields that can drift on a live container (``docker update``, by hand), read back in canonical form.
-# field -> (reader of inspect attrs, how to repair: "update" in place or "replace")
+# field -> (reader of inspect attrs, how to repair: "update" in place or "replace"). A field is compared
+# only when the definition sets it (``drift_fields``), except restart, whose default is documented.
+ALWAYS_COMPARED = ("restart",)
 LIVE_FIELDS = {
     "restart": (lambda attrs: _restart_name(attrs["HostConfig"]), "update"),
     "cpu": (lambda attrs: attrs["HostConfig"].get("CpuShares") or 0, "update"),
@@ -189,6 +191,11 @@ LIVE_FIELDS = {
     "privileged": (lambda attrs: bool(attrs["HostConfig"].get("Privileged")), "replace"),
     "init": (lambda attrs: bool(attrs["HostConfig"].get("Init")), "replace"),
 }
+
+
+def drift_fields(definition):
+    """The live fields compared with ``definition``: those it sets, and restart."""
+    return sorted(f for f in LIVE_FIELDS if f in ALWAYS_COMPARED or f in definition["given"])
 
 
 def live_values(attrs):

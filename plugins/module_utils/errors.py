@@ -12,11 +12,16 @@ class DockerupError(Exception):
 class DefinitionError(DockerupError):
     """One or more definitions are invalid. ``problems`` lists every one, each a full sentence."""
 
+    SHOWN = 50  # problems written out in the message; the rest are counted
+
     def __init__(self, problems):
         self.problems = list(problems)
         count = len(self.problems)
         head = "%d problem%s in container definitions; nothing was changed" % (count, "" if count == 1 else "s")
-        super().__init__(head + ":\n" + "\n".join("- " + p for p in self.problems))
+        lines = ["- " + p for p in self.problems[:self.SHOWN]]
+        if count > self.SHOWN:
+            lines.append("- ... and %d more" % (count - self.SHOWN))
+        super().__init__(head + ":\n" + "\n".join(lines))
 
 
 class EngineUnreachable(DockerupError):

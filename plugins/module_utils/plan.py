@@ -290,7 +290,7 @@ def _plan_container(plan, definition, current, observed, image_updates, recreate
         causes.add("dependency")
 
     in_place = []
-    for field in sorted(dockerspec.LIVE_FIELDS):
+    for field in dockerspec.drift_fields(definition):
         live, wanted = container["live"][field], definition[field]
         if live == wanted or field in fields:  # a changed definition explains it: replaced anyway
             continue

@@ -8,28 +8,23 @@ could not be read is not an empty list: its containers are protected from prunin
 
 from __future__ import annotations
 
-import gzip
-import http.client
 import json
 import os
 import tempfile
-import urllib.parse
+import time
 
-try:
-    import yaml
-except ImportError:
-    yaml = None
-    YAML_ERRORS = ()
-else:
-    YAML_ERRORS = (yaml.YAMLError,)
+from . import bounded
 
 DEFAULT_CONFDIR = "/etc/dockerup/containers.d"
 DEFAULT_USER_DATA_ENDPOINT = "http://169.254.169.254"
 USER_DATA_SOURCE = "user-data"
 INLINE_SOURCE = "inline"
 USER_DATA_CACHE = "user-data.json"
-IMDS_TIMEOUT = 2.0
+IMDS_DEADLINE = 5.0  # seconds for the whole user-data fetch: token, headers and body
 IMDS_TOKEN_TTL = "60"
+MAX_FILES = 1000  # definition files in a confdir
+MAX_CONFDIR_BYTES = 4 * 1024 * 1024  # all definition files of a confdir together
+MAX_CONTAINERS = 1000  # container definitions from all sources together
 
 
 class Sources:
@@ -41,6 +36,7 @@ class Sources:
         self.warnings = []
         self.unread = set()  # source labels that could not be read now (never prune their containers)
         self.user_data_text = None  # a good user-data document to store as the last good copy
+        self.too_many = False  # more than MAX_CONTAINERS entries were offered (a problem)
 
     def add_document(self, document, origin, source):
         """A document is one container object or ``{"containers": [...]}``."""
@@ -50,17 +46,29 @@ class Sources:
                 self.problems.append("%s: containers: must be a list of container definitions" % origin)
                 return
             for index, raw in enumerate(containers):
-                self.entries.append((raw, "%s: containers[%d]" % (origin, index), source))
+                self.add_entry(raw, "%s: containers[%d]" % (origin, index), source)
         elif isinstance(document, dict):
-            self.entries.append((document, origin, source))
+            self.add_entry(document, origin, source)
         else:
             self.problems.append("%s: must hold one container object or {\"containers\": [...]}" % origin)
+
+    def add_entry(self, raw, origin, source):
+        if len(self.entries) < MAX_CONTAINERS:
+            self.entries.append((raw, origin, source))
+        elif not self.too_many:
+            self.too_many = True
+            self.problems.append("%s: more than %d container definitions in all sources together" % (origin, MAX_CONTAINERS))
 
 
 def read_sources(containers=None, confdir=None, user_data=False, endpoint=DEFAULT_USER_DATA_ENDPOINT, cache=None):
     sources = Sources()
     for index, raw in enumerate(containers or []):
-        sources.entries.append((raw, "inline[%d]" % index, INLINE_SOURCE))
+        try:
+            bounded.check_shape(raw)
+        except bounded.InputError as exc:
+            sources.problems.append("inline[%d]: %s" % (index, exc))
+            continue
+        sources.add_entry(raw, "inline[%d]" % index, INLINE_SOURCE)
     if confdir:
         _read_confdir(sources, confdir)
     if user_data:
@@ -74,67 +82,67 @@ def _read_confdir(sources, confdir):
             return
         sources.problems.append("%s: confdir does not exist or is not a directory" % confdir)
         return
-    for entry in sorted(os.listdir(confdir)):
-        path = os.path.join(confdir, entry)
-        is_yaml = entry.endswith((".yml", ".yaml"))
-        if not (entry.endswith(".json") or is_yaml) or not os.path.isfile(path):
-            continue
-        if is_yaml and yaml is None:
-            sources.problems.append("%s: YAML definitions need the Python package PyYAML (python3-yaml)" % path)
-            continue
+    names = []
+    try:
+        with os.scandir(confdir) as listing:
+            for entry in listing:
+                if entry.name.endswith((".json", ".yml", ".yaml")) and not entry.is_dir():
+                    names.append(entry.name)
+                    if len(names) > MAX_FILES:
+                        sources.problems.append("%s: more than %d definition files" % (confdir, MAX_FILES))
+                        return
+    except OSError as exc:
+        sources.problems.append("%s: cannot be listed: %s" % (confdir, exc.strerror or exc))
+        return
+    total = 0
+    for name in sorted(names):
+        path = os.path.join(confdir, name)
+        kind = "JSON" if name.endswith(".json") else "YAML"
         try:
-            with open(path, "rb") as handle:
-                text = handle.read().decode("utf-8")
-            document = yaml.safe_load(text) if is_yaml else json.loads(text)
-        except ValueError as exc:
-            sources.problems.append("%s: not valid %s: %s" % (path, "YAML" if is_yaml else "JSON", exc))
+            data = bounded.read_file(path)
+            total += len(data)
+            if total > MAX_CONFDIR_BYTES:
+                sources.problems.append("%s: the definition files up to this one hold more than %d bytes together" % (path, MAX_CONFDIR_BYTES))
+                return
+            text = bounded.decode(data)
+            document = bounded.parse_json(text) if kind == "JSON" else bounded.parse_yaml(text)
+        except bounded.InputError as exc:
+            sources.problems.append("%s: %s" % (path, exc))
             continue
-        except YAML_ERRORS as exc:
-            sources.problems.append("%s: not valid YAML: %s" % (path, " ".join(str(exc).split())))
-            continue
-        except OSError as exc:
+        except OSError as exc:  # a dangling symlink too: its containers must not be pruned
             sources.problems.append("%s: cannot be read: %s" % (path, exc.strerror or exc))
             continue
         sources.add_document(document, path, path)
 
 
-def _http(method, url, headers, timeout):
-    """``(status, body)`` of one plain HTTP(S) request; OSError when the server cannot be reached."""
-    parts = urllib.parse.urlsplit(url)
-    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    connection = connection_class(parts.hostname, parts.port, timeout=timeout)
-    try:
-        connection.request(method, parts.path, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.read()
-    except http.client.HTTPException as exc:
-        raise OSError("bad answer from %s: %s" % (url, exc))
-    finally:
-        connection.close()
-
-
-def fetch_user_data(endpoint, timeout=IMDS_TIMEOUT):
+def fetch_user_data(endpoint, deadline=IMDS_DEADLINE):
     """User-data text from the instance metadata service: IMDSv2 (token), falling back to IMDSv1.
 
     Returns the text, or ``""`` when the instance has no user-data (404). Raises OSError when the
-    service cannot be reached or refuses (timeout, connection refused, 401/403/5xx).
+    service cannot be reached or refuses (timeout, connection refused, 401/403/5xx), or when the
+    whole exchange takes more than ``deadline`` seconds or its answer is larger than the limit.
     """
     base = endpoint.rstrip("/")
+    ends = time.monotonic() + deadline
     headers = {}
-    status, body = _http("PUT", base + "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": IMDS_TOKEN_TTL}, timeout)
+    status, body = bounded.http_request(
+        "PUT", base + "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": IMDS_TOKEN_TTL}, ends, limit=4096)
     if status == 200:
-        headers["X-aws-ec2-metadata-token"] = body.decode("ascii").strip()
+        headers["X-aws-ec2-metadata-token"] = body.decode("ascii", "replace").strip()
     elif status >= 500:
         raise OSError("metadata service answered %d to the token request" % status)
     # else IMDSv1 only (403/404/405): ask without a token
-    status, body = _http("GET", base + "/latest/user-data", headers, timeout)
+    status, body = bounded.http_request("GET", base + "/latest/user-data", headers, ends)
     if status == 404:
         return ""
     if status != 200:
         raise OSError("metadata service answered %d for user-data" % status)
-    if body[:2] == b"\x1f\x8b":
-        body = gzip.decompress(body)
-    return body.decode("utf-8")
+    try:
+        if body[:2] == b"\x1f\x8b":
+            body = bounded.gunzip(body)
+        return bounded.decode(body)
+    except bounded.InputError as exc:
+        raise OSError("user-data is %s" % exc)
 
 
 def _parse_user_data(text):
@@ -142,9 +150,9 @@ def _parse_user_data(text):
     if text.strip() == "":
         return {"containers": []}, None
     try:
-        document = json.loads(text)
-    except ValueError:
-        return None, "user-data is not JSON"
+        document = bounded.parse_json(text)
+    except bounded.InputError as exc:
+        return None, "user-data is %s" % ("not JSON" if str(exc).startswith("not valid JSON") else exc)
     if not isinstance(document, dict) or "containers" not in document:
         return None, "user-data has no \"containers\" list"
     return document, None
@@ -154,7 +162,7 @@ def _read_user_data(sources, endpoint, cache):
     cached_path = os.path.join(cache, USER_DATA_CACHE) if cache else None
     try:
         text = fetch_user_data(endpoint)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         reason = "user-data could not be fetched from %s (%s)" % (endpoint, exc)
         document = None
     else:
@@ -175,8 +183,7 @@ def _read_cached(path):
     if not path or not os.path.isfile(path):
         return None
     try:
-        with open(path, "r", encoding="utf-8") as handle:
-            document = json.load(handle)
+        document = bounded.parse_json(bounded.decode(bounded.read_file(path)))
     except (OSError, ValueError):
         return None
     return document if isinstance(document, dict) and "containers" in document else None
@@ -199,7 +206,6 @@ def write_cache_file(cache, name, text):
 def read_cache_file(cache, name):
     """The text of ``name`` in the cache dir, or None when it cannot be read."""
     try:
-        with open(os.path.join(cache, name), "r", encoding="utf-8") as handle:
-            return handle.read()
+        return bounded.decode(bounded.read_file(os.path.join(cache, name)))
     except (OSError, ValueError):
         return None

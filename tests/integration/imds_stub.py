@@ -21,6 +21,10 @@ rewriting the file (write a temporary file and rename it over the old one)::
                Optional ``"hang_on": "all" | "token" | "user-data"`` (default ``all``).
   ``v1only``   IMDSv1 only: ``PUT /latest/api/token`` answers 403; user-data answers 200 with ``body``
                without any token.
+  ``stream``   IMDSv2; user-data answers 200 without a length and streams ``{"containers": [`` then
+               ``{},`` without end (until the client goes, the stub stops, or ``hang_seconds``).
+  ``trickle``  IMDSv2; user-data answers 200 and sends one byte of ``body`` every 0.2 s (a slow
+               server that never trips a per-read timeout), for ``hang_seconds`` at most.
 A missing state file means ``missing``; an unreadable one is retried briefly, then means ``error``.
 Other paths answer 404.
 
@@ -46,7 +50,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-MODES = ("ok", "missing", "error", "hang", "v1only")
+MODES = ("ok", "missing", "error", "hang", "v1only", "stream", "trickle")
 TOKEN_PATH = "/latest/api/token"
 USER_DATA_PATH = "/latest/user-data"
 TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
@@ -167,7 +171,35 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(401, "Unauthorized\n")
         if path != USER_DATA_PATH or mode == "missing":
             return self._send(404, "Not Found\n")
+        if mode in ("stream", "trickle"):
+            return self._send_slowly(state)
         return self._send(200, str(state.get("body", "")))
+
+    def _send_slowly(self, state):
+        """``stream``: bytes without end, as fast as the client takes them; ``trickle``: a byte of the
+        body every 0.2 s. Both end after ``hang_seconds`` (bounded to MAX_HANG) or when the client goes."""
+        try:
+            ends = time.monotonic() + min(float(state.get("hang_seconds", 30)), MAX_HANG)
+        except (TypeError, ValueError):
+            ends = time.monotonic() + 30.0
+        self.close_connection = True
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            if state["mode"] == "stream":
+                self.wfile.write(b'{"containers": [')
+                chunk = b"{}," * 20000
+                while time.monotonic() < ends and not self.server.stopping.is_set():
+                    self.wfile.write(chunk)
+            else:
+                for byte in str(state.get("body", "")).encode("utf-8") * 1000:
+                    if time.monotonic() >= ends or self.server.stopping.wait(0.2):
+                        break
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def do_HEAD(self):  # pylint: disable=invalid-name
         return self.do_GET()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ansible_collections.dockerup.bootstrap.plugins.module_utils import schema
 from ansible_collections.dockerup.bootstrap.plugins.module_utils.observe import Observed
 from ansible_collections.dockerup.bootstrap.plugins.module_utils.plan import plan_actions
@@ -143,10 +145,38 @@ def test_memory_drift_replaces():
     assert summary(plan) == [("replace", "api")]
 
 
-def test_cpu_drift_back_to_default_replaces():
-    desired = defs(API)
+def test_cpu_drift_back_to_an_explicit_default_replaces():
+    desired = defs(dict(API, cpu=0))
     plan = plan_actions(desired, observed(desired, [running(desired[0], live={"cpu": 512})]))
     assert summary(plan) == [("replace", "api")]
+
+
+@pytest.mark.parametrize("field, live", [("cpu", 100), ("memory", 100 * 1024 * 1024), ("privileged", True), ("init", True)])
+def test_a_field_the_definition_leaves_out_is_never_compared(field, live):
+    desired = defs(API)
+    assert field not in API
+    plan = plan_actions(desired, observed(desired, [running(desired[0], live={field: live})]))
+    assert summary(plan) == []
+
+
+@pytest.mark.parametrize("field, value, live", [
+    ("cpu", 0, 0), ("memory", 0, 0), ("privileged", False, False), ("init", False, False), ("restart", "on-failure", "on-failure"),
+])
+def test_writing_a_default_explicitly_is_no_change(field, value, live):
+    written = defs(dict(API, **{field: value}))
+    left_out = defs(API)
+    assert schema.config_hash(written[0]) == schema.config_hash(left_out[0])
+    live_values = {field: "on-failure" if field == "restart" else live}
+    # created from the definition that left the field out, then the default written in the file
+    plan = plan_actions(written, observed(written, [running(left_out[0], live=live_values)]))
+    assert summary(plan) == []
+
+
+def test_restart_left_out_is_compared_with_its_documented_default():
+    desired = defs(API)
+    plan = plan_actions(desired, observed(desired, [running(desired[0], live={"restart": "no"})]))
+    assert summary(plan) == [("update", "api")]
+    assert "restart is 'never' on the live container, the definition says 'on-failure'" in plan.actions[0]["reasons"]
 
 
 def test_tag_naming_another_image_replaces():
