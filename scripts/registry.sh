@@ -2,9 +2,16 @@
 # Local Docker registry for tests (image updates): Debian's docker-registry on 127.0.0.1, no TLS needed.
 #   scripts/registry.sh start    install docker-registry if missing, write our own config, start, wait for /v2/
 #   scripts/registry.sh stop     stop the registry started by this script (by its pid file), wait for exit
-#   scripts/registry.sh status   exit 0 when http://127.0.0.1:PORT/v2/ answers, 1 otherwise
-# Port: DOCKERUP_REGISTRY_PORT (default 5055). State: /var/lib/dockerup-test/registry/
-#   config.yml (ours, never the packaged /etc/docker/registry/config.yml), data/, registry.pid, registry.log
+#   scripts/registry.sh status   exit 0 when http://127.0.0.1:PORT/v2/ answers (200, or 401 with auth), 1 otherwise
+#   scripts/registry.sh htpasswd USER <PASSWORD
+#                                print USER's bcrypt htpasswd line (apache2-utils' `htpasswd -B`, installed
+#                                if missing); the password is read from stdin, never from the command line
+# Port: DOCKERUP_REGISTRY_PORT (default 5055). State: DOCKERUP_REGISTRY_DIR (default
+#   /var/lib/dockerup-test/registry): config.yml (ours, never the packaged /etc/docker/registry/config.yml),
+#   data/, registry.pid, registry.log. A second registry needs its own port and its own state dir.
+# Password auth: DOCKERUP_REGISTRY_HTPASSWD=FILE (bcrypt lines, see `htpasswd`) at start turns on htpasswd
+#   auth (Basic over plain HTTP: the engine accepts that for 127.0.0.0/8). The registry reads the file at
+#   start only: restart it after changing the file.
 # Idempotent: start when already running does nothing; a stale pid file (dead or reused pid) is removed.
 # Data persists across stop/start. Push with: docker tag IMG 127.0.0.1:PORT/NAME:TAG && docker push ...
 set -euo pipefail
@@ -12,7 +19,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/daemon.sh"
 
 port=${DOCKERUP_REGISTRY_PORT:-5055}
-dir=/var/lib/dockerup-test/registry
+dir=${DOCKERUP_REGISTRY_DIR:-/var/lib/dockerup-test/registry}
+htpasswd_file=${DOCKERUP_REGISTRY_HTPASSWD:-}
 config=$dir/config.yml
 data=$dir/data
 pidfile=$dir/registry.pid
@@ -20,8 +28,8 @@ log=$dir/registry.log
 url=http://127.0.0.1:$port/v2/
 
 answers() {
-  # The registry answers GET /v2/ with 200 and "Docker-Distribution-Api-Version: registry/2.0".
-  curl -fsS --max-time 2 -o /dev/null "$url" 2>/dev/null
+  # The registry answers GET /v2/ with 200 (401 with auth) and "Docker-Distribution-Api-Version: registry/2.0".
+  curl -sS --max-time 2 -o /dev/null -D - "$url" 2>/dev/null | grep -qi '^Docker-Distribution-Api-Version: registry/2'
 }
 
 # The process is a docker-registry serving our config (live_pid, in daemon.sh, asks).
@@ -44,6 +52,14 @@ storage:
 http:
   addr: 127.0.0.1:$port
 EOF
+  if [ -n "$htpasswd_file" ]; then
+    cat >>"$config.tmp" <<EOF
+auth:
+  htpasswd:
+    realm: dockerup-test
+    path: $htpasswd_file
+EOF
+  fi
   mv "$config.tmp" "$config"
 }
 
@@ -89,12 +105,23 @@ start() {
 }
 
 
+htpasswd_line() {
+  if ! command -v htpasswd >/dev/null 2>&1; then
+    echo "registry: installing apache2-utils (htpasswd)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends apache2-utils >/dev/null
+  fi
+  htpasswd -niB "${1:?usage: registry.sh htpasswd USER <PASSWORD}"
+}
+
 case ${1:-} in
   start) start ;;
+  htpasswd) htpasswd_line "${2:-}" ;;
   stop) stop_daemon ;;
   status) answers || exit 1 ;;
   *)
-    echo "usage: $0 start|stop|status   (port: DOCKERUP_REGISTRY_PORT, default 5055)" >&2
+    echo "usage: $0 start|stop|status|htpasswd USER   (port: DOCKERUP_REGISTRY_PORT, default 5055)" >&2
     exit 2
     ;;
 esac

@@ -28,7 +28,7 @@ except ImportError:  # the module checks for docker before it runs the engine; t
     class NotFound(APIError):
         pass
 
-from . import dockerspec, schema
+from . import dockerspec, registry_auth, schema
 from .observe import pool_map
 from .plan import recorded_dependencies
 
@@ -95,12 +95,12 @@ class Outcome:
 
 
 class Applier:
-    def __init__(self, api, observed, scope, ready_timeout, hub_auth=None, stop_requested=None, progress=None):
+    def __init__(self, api, observed, scope, ready_timeout, auth=None, stop_requested=None, progress=None):
         self.api = api
         self.observed = observed
         self.scope = scope
         self.deadline = time.monotonic() + ready_timeout  # bounds every readiness wait of the run
-        self.hub_auth = hub_auth
+        self.auth = auth  # registry_auth.RegistryAuth, or None
         self.stop_requested = stop_requested or (lambda: False)
         self.progress = progress
         self.outcome = Outcome()
@@ -201,9 +201,23 @@ class Applier:
 
     def _pull(self, action):
         ref = action["image"]
+        try:
+            found = self.auth.lookup(ref)[1] if self.auth else None
+        except registry_auth.CredentialError as exc:
+            raise APIError(str(exc))
         with self._slow("pulling %s" % ref):
-            auth = self.hub_auth if dockerspec.on_docker_hub(ref) else None
-            self._drain(self.api.pull(ref, stream=True, decode=True, auth_config=auth))
+            try:
+                # Always an explicit auth_config ({} = anonymous): docker-py would otherwise read the
+                # config and run credential helpers itself, unbounded.
+                self._drain(self.api.pull(ref, stream=True, decode=True, auth_config=found or {}))
+            except APIError as exc:
+                if not self.auth:
+                    raise
+                text = describe(exc)
+                explained = self.auth.explain(ref, text, getattr(exc, "status_code", None))
+                if explained == text:
+                    raise
+                raise APIError(explained)
 
     def _build(self, action):
         with self._slow("building %s" % action["image"]):

@@ -42,6 +42,7 @@ CONFIG_KEYS = {
     "username": ("str", None),
     "password": ("str", None),
     "email": ("str", None),
+    "registry_config": ("path", None),  # a docker-style config.json: auths, credHelpers, credsStore
 }
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
@@ -213,6 +214,7 @@ def run_once(values, interrupted, progress):
         check_mode=values["check"],
         diff=values["diff"] or values["json"],
         hub_auth=auth,
+        registry_config=values["registry_config"],
         lock_wait=values["lock_wait"],
         stop_requested=interrupted,
         progress=progress,

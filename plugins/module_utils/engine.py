@@ -13,7 +13,7 @@ import os
 import time
 from contextlib import contextmanager
 
-from . import observe, plan, report, schema, sources
+from . import observe, plan, registry_auth, report, schema, sources
 from .errors import DockerupError, Interrupted
 
 DEFAULT_CACHE = "/var/cache/dockerup"
@@ -59,7 +59,8 @@ def run_lock(cache, wait=300.0, waiting=None, stop_requested=None):
 def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=sources.DEFAULT_USER_DATA_ENDPOINT,
              cache=DEFAULT_CACHE, docker_host=None, scope="default", pull=True, prune=True, cleanup="managed",
              check_mode=False, diff=False, lock_wait=300.0, ready_timeout=DEFAULT_READY_TIMEOUT,
-             hub_auth=None, stop_requested=None, progress=None, prune_volumes=False):
+             hub_auth=None, stop_requested=None, progress=None, prune_volumes=False,
+             registry_credentials=None, registry_config=None):
     """Reconcile the engine at ``docker_host`` with the definitions from every source.
 
     Returns the report dict (see report.build_report). Raises DefinitionError (bad input: nothing
@@ -67,6 +68,8 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
     ``report["errors"]``; the other containers still converge.
 
     ``hub_auth``: credentials for Docker Hub pulls (the original's ``username``/``password``).
+    ``registry_credentials``: ``[{registry, username, password}]`` given to the tool; ``registry_config``: a
+    docker-style config.json given to the tool. Both come before the Docker client config (registry_auth).
     ``stop_requested``: polled between steps; once true, no new step starts (``report["interrupted"]``).
     ``progress``: called with a line of text when a pull or a readiness wait takes more than a second,
     and when the run waits for the lock (``lock_wait`` seconds at most, then DockerupError).
@@ -82,7 +85,8 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
         definitions = schema.validate(found.entries, found.problems, trusted)
         api = observe.connect(docker_host)
         try:
-            observed = observe.observe(api, definitions, scope, pull, hub_auth, prune_volumes)
+            auth = registry_auth.RegistryAuth(hub_auth, registry_credentials, registry_config)
+            observed = observe.observe(api, definitions, scope, pull, auth, prune_volumes)
             planned = plan.plan_actions(definitions, observed, prune, found.unread, cleanup != "none", prune_volumes)
             warnings = found.warnings + planned.warnings
             listed = [d["name"] for d in definitions]
@@ -98,7 +102,7 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
             from . import apply  # pylint: disable=import-outside-toplevel  # brings docker-py: only when changing
             docker_api = observe.connect_docker(docker_host)
             try:
-                applier = apply.Applier(docker_api, observed, scope, ready_timeout, hub_auth, stop_requested, progress)
+                applier = apply.Applier(docker_api, observed, scope, ready_timeout, auth, stop_requested, progress)
                 outcome = applier.apply(planned, cleanup)
             finally:
                 docker_api.close()

@@ -14,7 +14,7 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from . import dockerspec, engine_api, schema
+from . import dockerspec, engine_api, registry_auth, schema
 from .errors import DockerupError, EngineUnreachable
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
@@ -141,7 +141,8 @@ def context_hash(definition):
     return digest.hexdigest()
 
 
-def observe(api, definitions, scope, pull_default, hub_auth=None, prune_volumes=False):
+def observe(api, definitions, scope, pull_default, auth=None, prune_volumes=False):
+    """``auth``: the run's registry credentials (registry_auth.RegistryAuth), or None for none."""
     observed = Observed()
     try:
         listing = api.containers(all=True)
@@ -167,7 +168,7 @@ def observe(api, definitions, scope, pull_default, hub_auth=None, prune_volumes=
     check = sorted(
         {d["image"] for d in definitions if wants_update_check(d, pull_default) and (observed.images.get(d["image"]) or {}).get("digests")}
     )
-    for ref, info in zip(check, pool_map(lambda ref: _registry_digest(api, ref, hub_auth), check)):
+    for ref, info in zip(check, pool_map(lambda ref: _registry_digest(api, ref, auth), check)):
         observed.registry[ref] = info
 
     wanted_networks = {
@@ -225,12 +226,18 @@ def _image(api, ref):
     return {"id": attrs["Id"], "digests": digests, "context_hash": labels.get(dockerspec.CONTEXT_HASH)}
 
 
-def _registry_digest(api, ref, hub_auth=None):
-    auth = hub_auth if dockerspec.on_docker_hub(ref) else None
+def _registry_digest(api, ref, auth=None):
+    """The digest the registry's tag names now, asked with the registry's credentials; or the error,
+    said as a credentials problem when it is one (``401: credentials for REGISTRY were refused ...``)."""
     try:
-        return {"digest": api.inspect_distribution(ref, auth_config=auth)["Descriptor"]["digest"]}
+        found = auth.lookup(ref)[1] if auth else None
+        return {"digest": api.inspect_distribution(ref, auth_config=found or {})["Descriptor"]["digest"]}
+    except registry_auth.CredentialError as exc:
+        return {"error": str(exc)}
     except (OSError, KeyError) as exc:
-        return {"error": _short_error(exc)}
+        text = _short_error(exc)
+        status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
+        return {"error": auth.explain(ref, text, status) if auth else text}
 
 
 def _short_error(exc):

@@ -27,9 +27,7 @@ from __future__ import annotations
 import copy
 import json
 import os
-import selectors
 import shutil
-import subprocess
 import threading
 import time
 
@@ -114,6 +112,8 @@ def may_have(config, registry):
 def run_helper(argv, data, timeout=None, cap=None, env=None):
     """Run ``argv`` with ``data`` on stdin; ``(returncode, stdout, stderr)``. Killed (and OSError raised)
     when it takes longer than ``timeout`` (HELPER_TIMEOUT) or writes more than ``cap`` (HELPER_OUTPUT_CAP) bytes."""
+    import selectors  # pylint: disable=import-outside-toplevel  # only when a helper runs
+    import subprocess  # pylint: disable=import-outside-toplevel
     timeout = HELPER_TIMEOUT if timeout is None else timeout
     cap = HELPER_OUTPUT_CAP if cap is None else cap
     process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -134,6 +134,37 @@ options:
         that container only.
     type: bool
     default: true
+  registry_credentials:
+    description:
+      - Credentials for private registries, sent with pulls and with the update check (the tag's digest).
+      - "Per registry, credentials are taken from the first of: this option; the Docker client config of the
+        user the module runs as on the target, E(DOCKER_CONFIG)C(/config.json), else C(~/.docker/config.json),
+        read as the docker CLI reads it: C(credHelpers) for that registry, else C(credsStore), then C(auths)
+        (including C(https://index.docker.io/v1/) for Docker Hub). A credential helper is the program
+        C(docker-credential-<name>) on E(PATH), run with C(get) and the registry on stdin, for at most 10 s
+        (this is how ECR, GCR and ACR tokens are refreshed). Registries found nowhere are asked anonymously."
+      - Refused credentials are a warning naming the registry and the image (C(401: credentials for REGISTRY
+        were refused)); running containers are kept as they are, and a missing image that cannot be pulled
+        fails its container only.
+      - Passwords and tokens never appear in the output, the diff, the return values, warnings or errors.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      registry:
+        description:
+          - The registry host, with its port if any, for example V(ghcr.io) or V(127.0.0.1:5000).
+            V(docker.io) or V(https://index.docker.io/v1/) is Docker Hub.
+        type: str
+        required: true
+      username:
+        description: The user name.
+        type: str
+        required: true
+      password:
+        description: The password or token.
+        type: str
+        required: true
   prune:
     description:
       - Remove managed containers of the O(scope) that are no longer listed. Containers from a source that
@@ -276,6 +307,7 @@ def masked_invocation(params):
         dict(raw, env={key: "********" for key in raw["env"]}) if isinstance(raw.get("env"), dict) else raw
         for raw in params["containers"] or []
     ]
+    shown["registry_credentials"] = [dict(entry, password="********") for entry in params.get("registry_credentials") or []]
     return {"module_args": shown}
 
 
@@ -294,6 +326,11 @@ def main():
             cleanup=dict(type="str", default="managed", choices=["managed", "none", "host"]),
             ready_timeout=dict(type="int", default=120),
             prune_volumes=dict(type="bool", default=False),
+            registry_credentials=dict(type="list", elements="dict", default=[], options=dict(
+                registry=dict(type="str", required=True),
+                username=dict(type="str", required=True),
+                password=dict(type="str", required=True, no_log=True),
+            )),
         ),
         supports_check_mode=True,
     )
@@ -320,6 +357,7 @@ def main():
             cleanup=params["cleanup"],
             ready_timeout=params["ready_timeout"],
             prune_volumes=params["prune_volumes"],
+            registry_credentials=params["registry_credentials"],
             check_mode=module.check_mode,
             diff=module._diff,
         )

@@ -15,11 +15,15 @@
 #      scratch directories. Nothing else on the host is touched;
 #   5. starts the registry (scripts/registry.sh, 127.0.0.1:5055) when the pull feature runs, and pushes
 #      dockerup/busybox:1 there as 127.0.0.1:5055/dockerup/busybox:1;
+#   5b. when the private_registry feature runs: restarts a second registry that asks for a password
+#      (scripts/registry.sh with htpasswd auth, 127.0.0.1:5056, state /var/lib/dockerup-test/registry-auth)
+#      with a user and a random password of this run;
 #   6. starts the IMDS stand-in (imds.sh) on a free port, with a state file in a scratch directory;
 #   7. runs `ansible-playbook -i inventory site.yml` with the addresses as extra vars;
-#   8. fails when the playbook fails, or when the secret env value it passed appears anywhere in the output;
+#   8. fails when the playbook fails, or when the secret env value (or the registry password) it passed
+#      appears anywhere in the output;
 #   9. stops the IMDS stand-in, and the registry when this run started it (and removes the registry tag
-#      of dockerup/busybox:1 when this run made it).
+#      of dockerup/busybox:1 when this run made it), and the password registry.
 # Exit status: 0 when every feature passed, 1 otherwise, 2 on a usage error.
 # Output: the playbook's, ending with a per-feature summary (passed/FAILED, seconds, failed task).
 #
@@ -96,6 +100,9 @@ work=$(mktemp -d /tmp/dockerup-it.XXXXXX)
 imds_port=
 registry_started=
 registry_tagged=
+auth_registry_started=
+auth_registry_env=(DOCKERUP_REGISTRY_PORT="${DOCKERUP_AUTH_REGISTRY_PORT:-5056}"
+                   DOCKERUP_REGISTRY_DIR=/var/lib/dockerup-test/registry-auth)
 cleanup() {
   local status=$?
   if [ -n "$imds_port" ]; then
@@ -104,6 +111,7 @@ cleanup() {
   fi
   if [ -n "$registry_started" ]; then "$root/scripts/registry.sh" stop || true; fi
   if [ -n "$registry_tagged" ]; then docker rmi "$registry/dockerup/busybox:1" >/dev/null 2>&1 || true; fi
+  if [ -n "$auth_registry_started" ]; then env "${auth_registry_env[@]}" "$root/scripts/registry.sh" stop || true; fi
   if [ "${DOCKERUP_IT_KEEP:-0}" = 1 ]; then
     echo "run.sh: scratch directory kept: $work" >&2
   else
@@ -132,6 +140,22 @@ if wants pull; then
   docker push "$registry/dockerup/busybox:1" >/dev/null
 fi
 
+# ------------------------------------------------------------------ registry with a password
+auth_registry_var=
+auth_registry_user=dut-user
+auth_registry_password=dut-regpass-$("$python" -c 'import secrets; print(secrets.token_hex(12))')
+if wants private_registry; then
+  auth_dir=/var/lib/dockerup-test/registry-auth
+  mkdir -p "$auth_dir"
+  # The registry reads its htpasswd file at start: restart it with this run's password.
+  env "${auth_registry_env[@]}" "$root/scripts/registry.sh" stop
+  (umask 077; printf '%s' "$auth_registry_password" \
+    | "$root/scripts/registry.sh" htpasswd "$auth_registry_user" >"$auth_dir/htpasswd")
+  auth_registry_started=1
+  env "${auth_registry_env[@]}" DOCKERUP_REGISTRY_HTPASSWD="$auth_dir/htpasswd" "$root/scripts/registry.sh" start 9>&-
+  auth_registry_var=127.0.0.1:${DOCKERUP_AUTH_REGISTRY_PORT:-5056}
+fi
+
 # ------------------------------------------------------------------ IMDS stand-in
 imds_port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 printf '{"mode": "missing"}\n' >"$work/imds.json"
@@ -153,6 +177,10 @@ with open(sys.argv[1], "w") as handle:
         "dut_imds_script": "$here/imds.sh",
         "dut_registry": "$registry_var",
         "dut_registry_script": "$root/scripts/registry.sh",
+        "dut_auth_registry": "$auth_registry_var",
+        "dut_auth_registry_user": "$auth_registry_user",
+        "dut_auth_registry_password": "$auth_registry_password",
+        "dut_auth_registry_log": "/var/lib/dockerup-test/registry-auth/registry.log",
     }, handle)
 EOF
 
@@ -169,6 +197,11 @@ if grep -qF "$secret" "$work/playbook.log"; then
   echo "run.sh: the secret env value appears in the playbook output (shown masked here):" >&2
   grep -nF "$secret" "$work/playbook.log" | sed "s/$secret/<SECRET>/g" | cut -c1-400 | head -n 5 >&2
   failure="${failure:+$failure; }secret env value in the output"
+fi
+if grep -qF "$auth_registry_password" "$work/playbook.log"; then
+  echo "run.sh: the registry password appears in the playbook output (shown masked here):" >&2
+  grep -nF "$auth_registry_password" "$work/playbook.log" | sed "s/$auth_registry_password/<PASSWORD>/g" | cut -c1-400 | head -n 5 >&2
+  failure="${failure:+$failure; }registry password in the output"
 fi
 elapsed=$((SECONDS - start))
 if [ -z "$failure" ]; then
