@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
+import traceback
+from contextlib import contextmanager
 
-from . import engine, report, sources
+from . import bounded, engine, report, sources
 from .errors import DockerupError, Interrupted
 
 VERSION = "0.1.0"
@@ -91,8 +94,13 @@ def parse_config(text, path="<config>"):
 
 def read_config(path, required):
     try:
-        with open(path, "r", encoding="utf-8") as handle:
-            return parse_config(handle.read(), path)
+        with open(path, "rb") as handle:
+            data = handle.read(bounded.MAX_FILE_BYTES + 1)
+        if len(data) > bounded.MAX_FILE_BYTES:
+            raise ConfigError("%s: more than the limit of %d bytes" % (path, bounded.MAX_FILE_BYTES))
+        return parse_config(bounded.decode(data), path)
+    except bounded.InputError as exc:
+        raise ConfigError("%s: %s" % (path, exc))
     except FileNotFoundError:
         if required:
             raise ConfigError("%s: config file not found" % path)
@@ -149,10 +157,12 @@ def settings(argv):
 
 
 class Interrupt:
-    """SIGTERM/SIGINT ask the run to stop after its current step (never between stop and start)."""
+    """SIGTERM/SIGINT ask the run to stop after its current step (never between stop and start);
+    while the run only reads, validates and plans (``at_once``), they end it at once."""
 
     def __init__(self):
         self.event = threading.Event()
+        self.immediate = False
 
     def install(self):
         for number in (signal.SIGTERM, signal.SIGINT):
@@ -160,9 +170,23 @@ class Interrupt:
 
     def _handle(self, number, _frame):
         self.event.set()
+        if self.immediate:
+            self.immediate = False
+            raise Interrupted("stopped by signal %d before anything was changed" % number)
 
     def __call__(self):
         return self.event.is_set()
+
+    @contextmanager
+    def at_once(self):
+        """Within, a stop raises Interrupted where the run is: nothing is being changed."""
+        if self.event.is_set():
+            raise Interrupted("stopped before anything was changed")
+        self.immediate = True
+        try:
+            yield
+        finally:
+            self.immediate = False
 
 
 def _line(stream, text):
@@ -217,6 +241,7 @@ def run_once(values, interrupted, progress):
         registry_config=values["registry_config"],
         lock_wait=values["lock_wait"],
         stop_requested=interrupted,
+        interruptible=interrupted.at_once,
         progress=progress,
     )
 
@@ -229,6 +254,14 @@ def exit_code(result, values):
     if values["check"] and result["actions"]:
         return EXIT_PENDING
     return EXIT_OK
+
+
+def _internal_error(exc):
+    """A failure the engine did not foresee (a bug): one line, the traceback only when asked for."""
+    if os.environ.get("DOCKERUP_DEBUG"):
+        traceback.print_exc()
+        return "internal error: %s: %s" % (type(exc).__name__, exc)
+    return "internal error: %s (set DOCKERUP_DEBUG=1 for the traceback)" % type(exc).__name__
 
 
 def failure_report(message):
@@ -253,12 +286,13 @@ def main(argv=None, stdout=None, stderr=None):
     while True:
         try:
             result = run_once(values, interrupted, progress)
-        except DockerupError as exc:
-            result = failure_report(str(exc))
+        except Exception as exc:  # pylint: disable=broad-except  # one clean line, never a traceback
+            message = str(exc) if isinstance(exc, DockerupError) else _internal_error(exc)
+            result = failure_report(message)
             if values["json"]:
                 _line(stdout, json.dumps(result, sort_keys=True))
             else:
-                _line(stderr, "dockerup: %s" % exc)
+                _line(stderr, "dockerup: %s" % message)
             code = EXIT_INTERRUPTED if isinstance(exc, Interrupted) else EXIT_ERROR
         else:
             if values["json"]:

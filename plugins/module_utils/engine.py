@@ -7,13 +7,13 @@ The Ansible module and the ``dockerup`` command are two thin adapters over ``con
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import time
-from contextlib import contextmanager
 
-from . import observe, plan, registry_auth, report, schema, sources
+from . import observe, plan, registry_auth, report, schema, sdk, sources
 from .errors import DockerupError, Interrupted
 
 DEFAULT_CACHE = "/var/cache/dockerup"
@@ -23,7 +23,7 @@ VALIDATED_FILE = "validated"  # digest of the last input that passed validation
 CLEANUP_MODES = ("managed", "none", "host")
 
 
-@contextmanager
+@contextlib.contextmanager
 def run_lock(cache, wait=300.0, waiting=None, stop_requested=None):
     """An exclusive lock in the cache dir, so that two runs on one host never interleave.
 
@@ -59,7 +59,7 @@ def run_lock(cache, wait=300.0, waiting=None, stop_requested=None):
 def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=sources.DEFAULT_USER_DATA_ENDPOINT,
              cache=DEFAULT_CACHE, docker_host=None, scope="default", pull=True, prune=True, cleanup="managed",
              check_mode=False, diff=False, lock_wait=300.0, ready_timeout=DEFAULT_READY_TIMEOUT,
-             hub_auth=None, stop_requested=None, progress=None, prune_volumes=False,
+             hub_auth=None, stop_requested=None, interruptible=None, progress=None, prune_volumes=False,
              registry_credentials=None, registry_config=None):
     """Reconcile the engine at ``docker_host`` with the definitions from every source.
 
@@ -71,23 +71,28 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
     ``registry_credentials``: ``[{registry, username, password}]`` given to the tool; ``registry_config``: a
     docker-style config.json given to the tool. Both come before the Docker client config (registry_auth).
     ``stop_requested``: polled between steps; once true, no new step starts (``report["interrupted"]``).
+    ``interruptible``: a context manager factory wrapped around everything before the first change
+    (reading, validating, observing, planning), inside which a stop may end the run at once.
     ``progress``: called with a line of text when a pull or a readiness wait takes more than a second,
     and when the run waits for the lock (``lock_wait`` seconds at most, then DockerupError).
     """
     if cleanup not in CLEANUP_MODES:
         raise DockerupError("cleanup must be one of %s, not %r" % (", ".join(CLEANUP_MODES), cleanup))
+    sdk.check()  # in check mode too: a plan the SDK could never apply is no plan
     # Under the lock: the sources (and the cache's last good user-data) are read as they are when the
     # run may act, and two runs never interleave.
     with run_lock(cache, lock_wait, progress, stop_requested):
-        found = sources.read_sources(containers, confdir, user_data, user_data_endpoint, cache)
-        digest = schema.input_digest(found.entries)
-        trusted = not found.problems and (sources.read_cache_file(cache, VALIDATED_FILE) or "").strip() == digest
-        definitions = schema.validate(found.entries, found.problems, trusted)
-        api = observe.connect(docker_host)
+        api = None
         try:
-            auth = registry_auth.RegistryAuth(hub_auth, registry_credentials, registry_config)
-            observed = observe.observe(api, definitions, scope, pull, auth, prune_volumes)
-            planned = plan.plan_actions(definitions, observed, prune, found.unread, cleanup != "none", prune_volumes)
+            with (interruptible or contextlib.nullcontext)():
+                found = sources.read_sources(containers, confdir, user_data, user_data_endpoint, cache)
+                digest = schema.input_digest(found.entries)
+                trusted = not found.problems and (sources.read_cache_file(cache, VALIDATED_FILE) or "").strip() == digest
+                definitions = schema.validate(found.entries, found.problems, trusted)
+                api = observe.connect(docker_host)
+                auth = registry_auth.RegistryAuth(hub_auth, registry_credentials, registry_config)
+                observed = observe.observe(api, definitions, scope, pull, auth, prune_volumes)
+                planned = plan.plan_actions(definitions, observed, prune, found.unread, cleanup != "none", prune_volumes)
             warnings = found.warnings + planned.warnings
             listed = [d["name"] for d in definitions]
             current = {c["name"]: c for c in observed.containers}
@@ -111,7 +116,8 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
             result["interrupted"] = outcome.interrupted
             return result
         finally:
-            api.close()
+            if api is not None:
+                api.close()
 
 
 def _final_state(api, definitions, before, outcome, scope):

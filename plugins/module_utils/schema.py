@@ -211,6 +211,9 @@ _MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 _RESTART_NAMES = {"never": "no"}
 
 
+_FIELD_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # keys quoted back in error texts
+
+
 def json_path(parts):
     """Render a jsonschema absolute path as ``portMappings[0].hostPort``."""
     text = ""
@@ -234,6 +237,9 @@ def _explain(error):
         known = set(error.schema.get("properties", {}))
         messages = []
         for key in sorted(set(error.instance) - known):
+            if not _FIELD_NAME.match(key):  # not a field name: maybe the content of a file linked by mistake
+                messages.append("%s: an unknown key of %d characters (not shown)" % (json_path(path), len(key)))
+                continue
             text = "%s: unknown key %r" % (json_path(path + [key]), key)
             close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
             if not close:
@@ -489,11 +495,12 @@ def normalise(raw, source):
         "eager": update.get("eager", False),
         "rolling": update.get("rolling", False),
         "min_ready_seconds": seconds(update.get("minReadySeconds", DEFAULT_MIN_READY_SECONDS)),
+        "given": sorted(raw),  # the fields the definition sets: only those can drift (and restart)
     }
 
 
 # Keys of a definition that say how to update, not what to run: never part of the hash.
-POLICY_KEYS = ("source", "pull", "eager", "rolling", "min_ready_seconds", "depends_on", "build")
+POLICY_KEYS = ("source", "pull", "eager", "rolling", "min_ready_seconds", "depends_on", "build", "given")
 
 
 def _secret_digest(value):

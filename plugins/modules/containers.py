@@ -363,6 +363,9 @@ def main():
         )
     except DockerupError as exc:
         module.fail_json(msg=str(exc), changed=False, actions=[], listed=[], containers={}, errors={}, invocation=invocation)
+    except Exception as exc:  # pylint: disable=broad-except  # a bug, not bad input: a clean msg, the trace with -vvv
+        module.fail_json(msg="internal error of the dockerup engine: %s" % type(exc).__name__, exception=traceback.format_exc(),
+                         changed=False, actions=[], listed=[], containers={}, errors={}, invocation=invocation)
 
     for warning in result.pop("warnings"):
         module.warn(warning)
