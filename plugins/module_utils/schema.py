@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import re
 import shlex
 
@@ -206,6 +207,7 @@ SCHEMA = {
 DEFAULT_RESTART = "on-failure"
 DEFAULT_NETWORK = "bridge"
 DEFAULT_MIN_READY_SECONDS = 2
+MAX_DURATION = 9223372036  # seconds: the Engine API counts durations in int64 nanoseconds
 BUILTIN_NETWORKS = ("bridge", "host", "none")
 _MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 _RESTART_NAMES = {"never": "no"}
@@ -307,7 +309,9 @@ def _validator():
 
 def check_definition(raw):
     """Every problem of one raw definition, as ``path: message`` strings (empty when valid)."""
-    problems = []
+    problems = _plain_json_problems(raw)
+    if problems:  # (jsonschema and the messages below expect JSON: string keys, finite numbers)
+        return problems
     validator = _validator()
     for error in sorted(validator.iter_errors(raw), key=lambda e: [str(p) for p in e.absolute_path]):
         problems.extend(p for p in _explain(error) if p not in problems)
@@ -316,9 +320,30 @@ def check_definition(raw):
     return _check_semantics(raw)
 
 
+def _plain_json_problems(value, path=()):
+    """What JSON cannot hold but a YAML file (keys that are not strings) or a lenient JSON parser
+    (NaN, Infinity) can give. Values are not shown: this may be inside ``env``."""
+    problems = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                problems.extend(_plain_json_problems(item, path + (key,)))
+            else:
+                problems.append("%s: keys must be strings, not %r" % (json_path(path), key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            problems.extend(_plain_json_problems(item, path + (index,)))
+    elif isinstance(value, float) and not math.isfinite(value):
+        problems.append("%s: must be a finite number" % json_path(path))
+    return problems
+
+
 def _check_semantics(raw):
     """Rules a JSON Schema cannot say clearly. Runs on schema-valid definitions only."""
     problems = []
+    for field in ("name", "image"):  # (a pattern's "$" also matches before a final line break)
+        if raw[field].endswith("\n"):
+            problems.append("%s: %r must not end with a line break" % (field, raw[field]))
     for key in sorted(raw.get("labels", {})):
         if key.startswith(LABEL_PREFIX):
             problems.append("labels.%s: labels starting with %r belong to dockerup and cannot be set" % (key, LABEL_PREFIX))
@@ -342,6 +367,14 @@ def _check_semantics(raw):
         if target in seen:
             problems.append("volumes[%d].containerPath: %r is already mounted by volumes[%d]" % (index, target, seen[target]))
         seen[target] = index
+    for index, port in enumerate(raw.get("portMappings", [])):
+        for field in ("containerPort", "hostPort"):
+            if field in port and not 1 <= int(port[field]) <= 65535:
+                problems.append("portMappings[%d].%s: %s is not a port number (1-65535)" % (index, field, port[field]))
+    for where, value in [("update.minReadySeconds", raw.get("update", {}).get("minReadySeconds"))] + [
+            ("healthcheck." + field, raw.get("healthcheck", {}).get(field)) for field in ("interval", "timeout", "startPeriod")]:
+        if value is not None and seconds(value) > MAX_DURATION:
+            problems.append("%s: at most %d seconds" % (where, MAX_DURATION))
     bound = {}
     for index, port in enumerate(raw.get("portMappings", [])):
         if "hostPort" not in port:
@@ -350,10 +383,12 @@ def _check_semantics(raw):
         if key in bound:
             problems.append("portMappings[%d].hostPort: %s is already published by portMappings[%d]" % (index, key[1], bound[key]))
         bound[key] = index
-    for field in ("entrypoint", "command"):
-        if isinstance(raw.get(field), str):
+    commands = [(field, raw.get(field)) for field in ("entrypoint", "command")]
+    commands += [("exec[%d].command" % index, step["command"]) for index, step in enumerate(raw.get("exec", []))]
+    for field, command in commands:
+        if isinstance(command, str):
             try:
-                shlex.split(raw[field])
+                shlex.split(command)
             except ValueError as exc:
                 problems.append("%s: cannot be split like a shell: %s" % (field, exc))
     return problems
@@ -368,8 +403,8 @@ def _argv(value):
 def _memory(value):
     if value is None:
         return 0
-    if isinstance(value, int):
-        return value
+    if isinstance(value, (int, float)):  # (JSON Schema's integers include 5.0)
+        return int(value)
     match = re.match(r"^([0-9]+)([bkmgBKMG]?)$", value)
     return int(match.group(1)) * _MEMORY_UNITS[match.group(2).lower()]
 
@@ -384,7 +419,7 @@ def seconds(value):
     total = 0.0
     for number, unit in re.findall(r"([0-9]+(?:\.[0-9]+)?)(h|ms|m|s)", value):
         total += float(number) * _DURATION_UNITS[unit]
-    return int(total) if total == int(total) else total
+    return int(total) if total.is_integer() else total
 
 
 def _healthcheck(raw):
@@ -399,7 +434,7 @@ def _healthcheck(raw):
         "test": list(test),
         "interval": seconds(raw.get("interval")),
         "timeout": seconds(raw.get("timeout")),
-        "retries": raw.get("retries"),
+        "retries": None if raw.get("retries") is None else int(raw["retries"]),
         "start_period": seconds(raw.get("startPeriod")),
     }
 
@@ -478,7 +513,7 @@ def normalise(raw, source):
         "hostname": raw.get("hostname"),
         "init": raw.get("init", False),
         "stop_signal": raw.get("stopSignal"),
-        "stop_timeout": raw.get("stopTimeout"),
+        "stop_timeout": None if raw.get("stopTimeout") is None else int(raw["stopTimeout"]),
         "healthcheck": _healthcheck(raw.get("healthcheck")),
         "exec": [{"command": _argv(e["command"]), "user": e.get("user")} for e in raw.get("exec", [])] or None,
         "depends_on": sorted(
