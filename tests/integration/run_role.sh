@@ -15,7 +15,9 @@
 #      (scripts/hosts.sh build, about a minute each, kept for the next run), then starts 4 hosts
 #      durole-1..3 (Debian) and durole-4 (Ubuntu): containers running systemd with their own Docker
 #      engines, dockerup/busybox:1 preloaded into each (scripts/hosts.sh start), and removes docker.io
-#      from durole-3 and durole-4 (the role installs it there: dockerup_install_docker);
+#      from durole-3 and durole-4 (the role installs it there: dockerup_install_docker); installs python3-apt
+#      on durole-2..4 and empties the package lists of durole-2 and durole-4 with apt's timestamps left
+#      fresh (the role must update such lists: they lack its packages, though younger than an hour);
 #   4. runs the playbooks of targets/role_dockerup/ against them over the community.docker.docker
 #      connection, checking each PLAY RECAP:
 #        check       ansible-playbook --check converge.yml on the fresh hosts: changes reported, none made
@@ -23,7 +25,7 @@
 #        converge    the role for real (prepare.yml first puts a hand-written definition on durole-1)
 #        idempotent  converge.yml again: changed=0 on every host
 #        check-again converge.yml --check: changed=0
-#        verify      verify.yml: units as systemd parsed them, timer active and firing, containers up on
+#        verify      verify.yml: units as systemd parsed them (hardening, MemoryMax=, TasksMax=), timer active and firing, containers up on
 #                    each engine, a run by hand, an edit on disk applied by the timer alone, a bad file
 #                    failing the service with the file named in the journal and nothing changed
 #        shrink      converge.yml -e role_test_shrink=true, then verify_shrink.yml: the role removes the
@@ -101,6 +103,31 @@ for host in "$prefix-3" "$prefix-4"; do
     && DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq docker.io >/dev/null \
     && DEBIAN_FRONTEND=noninteractive apt-get autoremove -y -qq >/dev/null && ! command -v dockerd'
 done
+
+# apt on the hosts, three ways; the role must install its packages on each:
+#   durole-1   as built: no package lists (mmdebstrap removes them) and no python3-apt (Ansible's apt
+#              module installs it, updating the lists first);
+#   durole-3   python3-apt and fresh, complete lists: nothing to update;
+#   durole-2, durole-4   python3-apt, then the lists emptied while apt's timestamps stay fresh (a host
+#              image built and cleaned less than an hour ago): cache_valid_time alone would keep the
+#              empty lists ("No package matching 'python3-docker' is available").
+apt_prepare() {  # apt_prepare HOST keep|empty
+  docker exec -e DEBIAN_FRONTEND=noninteractive "$1" sh -c \
+    'apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-apt >/dev/null' || return 1
+  [ "$2" = empty ] || return 0
+  docker exec "$1" sh -c 'find /var/lib/apt/lists -maxdepth 1 -type f ! -name lock -delete \
+    && mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/lists /var/lib/apt/periodic/update-success-stamp' || return 1
+  if docker exec -e LC_ALL=C "$1" apt-cache policy python3-docker | grep -q 'Candidate: [^(]'; then
+    echo "run_role: $1: apt still offers python3-docker after its lists were emptied" >&2
+    return 1
+  fi
+}
+say "apt: python3-apt on $prefix-2..4, fresh lists on $prefix-3, emptied fresh lists on $prefix-2 and $prefix-4"
+pids=()
+apt_prepare "$prefix-2" empty & pids+=($!)
+apt_prepare "$prefix-3" keep & pids+=($!)
+apt_prepare "$prefix-4" empty & pids+=($!)
+for pid in "${pids[@]}"; do wait "$pid" || { echo "run_role: preparing apt on a host failed" >&2; exit 1; }; done
 
 # ------------------------------------------------------------------ phases
 failed=()
