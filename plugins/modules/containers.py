@@ -94,6 +94,10 @@ options:
         several. Other files are ignored.
       - A missing directory is an error, except for the default path of the original tool,
         V(/etc/dockerup/containers.d).
+      - "Input is bounded (README, Limits): a file of at most 1 MiB, 1000 files and 4 MiB per directory, 1000
+        definitions from all sources, nesting of at most 32 levels and 100,000 values per document (YAML aliases
+        counted as what they repeat). Beyond a limit, and for a file that is not a regular file, the task fails
+        naming the file, and changes nothing."
     type: path
   user_data:
     description:
@@ -102,6 +106,8 @@ options:
       - User-data that cannot be fetched is replaced by the last good copy kept in O(cache), with a warning;
         without such a copy, containers created from user-data are left as they are. User-data that is not
         JSON or has no C(containers) is ignored with a warning.
+      - The fetch (token, headers and body) has one deadline of 5 seconds and reads at most 1 MiB (decompressed,
+        for gzip user-data); beyond either, user-data counts as unreadable.
     type: bool
     default: false
   user_data_endpoint:
