@@ -63,7 +63,9 @@ author:
   - dockerup developers (@dockerup)
 requirements:
   - Python 3.8 or later on the target
-  - docker (Docker SDK for Python) 5.0 or later
+  - "docker (Docker SDK for Python): 7.1 or later from pip; a distribution's own package from 5.0 works with that
+    distribution's requests and urllib3 (Debian 12's python3-docker 5.0.3). Every run checks this first, check
+    mode included, and fails naming the versions when they cannot work together."
   - jsonschema 3.2 or later
   - PyYAML, only for YAML definition files
 attributes:
