@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Everything this project needs on a fresh Debian 12 machine, as root: Debian packages (Docker engine,
 # busybox for offline images, a registry for update tests, and the tools the test scripts call that a
-# bare Debian 12 lacks: curl, procps' pgrep) and the Python tools. (scripts/hosts.sh installs mmdebstrap
-# itself when the role test first builds its host images.) Idempotent: a second
+# bare Debian 12 lacks: curl, procps' pgrep, prometheus' promtool) and the Python tools.
+# (scripts/hosts.sh installs mmdebstrap itself when the role test first builds its host images.) Idempotent: a second
 # run installs nothing. Python packages go to the current python3 when pip may install there, else to
 # a venv in build/venv (Debian's own python3 refuses pip installs, PEP 668); scripts/env.sh picks it up.
 set -euo pipefail
@@ -16,6 +16,7 @@ command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)      # scripts/registry.sh probes the registry with it
 command -v pgrep >/dev/null 2>&1 || need_apt+=(procps)   # the integration tests find processes with pgrep
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)  # promtool checks the metrics file (tests)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv python3-pip)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}" >&2

@@ -3,10 +3,14 @@
 """The ``dockerup`` host command: the original tool's command line and config file over the engine.
 
     dockerup [--config FILE] [--cache DIR] [--confdir DIR] [--aws|--no-aws] [--pull|--no-pull]
-             [--server] [--interval S] [--scope NAME] [--lock-wait S] [--check] [--diff] [--json] [--version]
+             [--server] [--interval S] [--scope NAME] [--lock-wait S] [--metrics-file PATH]
+             [--check] [--diff] [--json] [--version]
+    dockerup status [--cache DIR] [--config FILE] [--max-age S] [--json]
 
 Precedence: defaults < config file < flags. Exit codes: 0 converged (with --check: nothing to do),
 2 with --check when changes are pending, 1 on any error, 130 when interrupted before finishing.
+Every run but --check ends by writing status.json in the cache dir (and the metrics file, if any);
+``dockerup status`` reads it back (exit codes in status.check).
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from contextlib import contextmanager
 
-from . import bounded, engine, report, sources
+from . import bounded, engine, metrics, report, sources, status
 from .errors import DockerupError, Interrupted
 
 VERSION = "0.1.0"
@@ -46,6 +51,7 @@ CONFIG_KEYS = {
     "password": ("str", None),
     "email": ("str", None),
     "registry_config": ("path", None),  # a docker-style config.json: auths, credHelpers, credsStore
+    "metrics_file": ("path", None),  # Prometheus textfile collector file written after each run
 }
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
@@ -114,7 +120,7 @@ def build_parser():
         prog="dockerup",
         description="Converge this host's Docker engine with the containers defined in the confdir and EC2 user-data.",
         epilog="Exit codes: 0 converged (with --check: nothing to do), 2 with --check when changes are pending, "
-               "1 on any error, 130 when interrupted.",
+               "1 on any error, 130 when interrupted. `dockerup status --help`: the last run's status.",
     )
     parser.add_argument("--config", help="config file (key=value; default %s)" % DEFAULT_CONFIG)
     parser.add_argument("--cache", default=engine.DEFAULT_CACHE, help="cache dir: last good user-data, lock (default %(default)s)")
@@ -130,6 +136,8 @@ def build_parser():
     parser.add_argument("--lock-wait", type=float, default=300.0, metavar="SECONDS",
                         help="how long to wait for another run's lock before giving up (default %(default)g)")
     parser.add_argument("--scope", help="which managed set of containers this host command owns")
+    parser.add_argument("--metrics-file", metavar="PATH",
+                        help="after each run, write Prometheus metrics to PATH (node_exporter's textfile format)")
     parser.add_argument("--check", action="store_true", help="plan only: change nothing, exit 2 when changes are pending")
     parser.add_argument("--diff", action="store_true", help="show the changed fields of each container")
     parser.add_argument("--json", action="store_true", help="print one JSON report on stdout")
@@ -139,10 +147,13 @@ def build_parser():
 
 def settings(argv):
     """Defaults < config file < flags."""
-    args = build_parser().parse_args(argv)
+    return settings_of(build_parser().parse_args(argv))
+
+
+def settings_of(args):
     values = {key: default for key, (_kind, default) in CONFIG_KEYS.items()}
     values.update(read_config(args.config or DEFAULT_CONFIG, required=args.config is not None))
-    for key in ("confdir", "remote", "aws", "pull", "server", "interval", "scope"):
+    for key in ("confdir", "remote", "aws", "pull", "server", "interval", "scope", "metrics_file"):
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     if values["interval"] < 1:
@@ -268,13 +279,57 @@ def failure_report(message):
     return report.build_report([], [], {}, [], {"dockerup": message})
 
 
+# Flags of the run that take a value: the word after one of them is that value, not the ``status`` command.
+VALUE_FLAGS = ("--config", "--cache", "--confdir", "--remote", "--interval", "--lock-wait", "--scope", "--metrics-file",
+               "--max-age")
+
+
+def split_command(argv):
+    """``(command, rest)``: ``status`` where a positional argument may stand (the role's wrapper puts
+    ``--cache DIR`` before the user's arguments), else None and the arguments of a run."""
+    skip = False
+    for index, arg in enumerate(argv):
+        if skip:
+            skip = False
+        elif arg == "--":
+            break
+        elif arg in VALUE_FLAGS:
+            skip = True
+        elif arg == "status":
+            return "status", argv[:index] + argv[index + 1:]
+    return None, list(argv)
+
+
+def record_run(cache, metrics_file, result, started, code, error, interval, stderr):
+    """The status document of a run that ended, written to the cache dir, and the metrics file if asked.
+    A file that cannot be written is a warning: the run's own exit code stands."""
+    document = status.build(result, started, time.time(), code, error, interval=interval, previous=status.read_previous(cache))
+    try:
+        status.write(cache, document)
+    except OSError as exc:
+        _line(stderr, "dockerup: warning: could not write the status file %s: %s" % (status.path_in(cache), exc.strerror or exc))
+    if metrics_file:
+        try:
+            metrics.write(metrics_file, document)
+        except OSError as exc:
+            _line(stderr, "dockerup: warning: could not write the metrics file %s: %s" % (metrics_file, exc.strerror or exc))
+    return document
+
+
 def main(argv=None, stdout=None, stderr=None):
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    command, argv = split_command(list(argv if argv is not None else sys.argv[1:]))
+    if command == "status":
+        return status_main(argv, stdout)
+    args = build_parser().parse_args(argv)
+    started = time.time()
     try:
-        values = settings(argv if argv is not None else sys.argv[1:])
+        values = settings_of(args)
     except ConfigError as exc:
         _line(stderr, "dockerup: %s" % exc)
+        if not args.check:
+            record_run(args.cache, args.metrics_file, None, started, EXIT_ERROR, str(exc), None, stderr)
         return EXIT_ERROR
     interrupted = Interrupt()
     interrupted.install()
@@ -284,23 +339,89 @@ def main(argv=None, stdout=None, stderr=None):
         _line(out, "... " + text)
 
     while True:
+        started = time.time()
+        error = None
         try:
             result = run_once(values, interrupted, progress)
         except Exception as exc:  # pylint: disable=broad-except  # one clean line, never a traceback
             message = str(exc) if isinstance(exc, DockerupError) else _internal_error(exc)
-            result = failure_report(message)
             if values["json"]:
-                _line(stdout, json.dumps(result, sort_keys=True))
+                _line(stdout, json.dumps(failure_report(message), sort_keys=True))
             else:
                 _line(stderr, "dockerup: %s" % message)
-            code = EXIT_INTERRUPTED if isinstance(exc, Interrupted) else EXIT_ERROR
+            if isinstance(exc, Interrupted):
+                code, result = EXIT_INTERRUPTED, {"warnings": [message]}
+            else:
+                code, result, error = EXIT_ERROR, None, message
         else:
             if values["json"]:
                 _line(stdout, json.dumps(result, sort_keys=True))
             else:
                 print_report(result, values, stdout)
             code = exit_code(result, values)
+        if not values["check"]:  # check mode writes nothing
+            record_run(values["cache"], values["metrics_file"], result, started, code, error, values["interval"], stderr)
         if not values["server"] or interrupted():
             return code
         if interrupted.event.wait(values["interval"]):
             return code
+
+
+class _StatusParser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(status.UNKNOWN, "%s: error: %s\n" % (self.prog, message))  # a usage error is UNKNOWN, not CRITICAL
+
+
+def build_status_parser():
+    parser = _StatusParser(
+        prog="dockerup status",
+        description="How this host is doing: the last run's outcome and age, what is failing, pending image updates "
+                    "(from status.json in the cache dir, written after every run but --check).",
+        epilog="Exit codes (Nagios plugin conventions): 0 OK, the last run converged and is younger than the max age; "
+               "1 WARNING, it was interrupted; 2 CRITICAL, it failed, or it is older than the max age (stale); "
+               "3 UNKNOWN, no run has written a status yet, or it cannot be read.",
+    )
+    parser.add_argument("--cache", default=engine.DEFAULT_CACHE, help="cache dir of the runs (default %(default)s)")
+    parser.add_argument("--config", help="config file, for its interval when the status does not record one "
+                                         "(default %s)" % DEFAULT_CONFIG)
+    parser.add_argument("--max-age", type=float, metavar="SECONDS",
+                        help="a last run that ended longer ago is stale (default: %d intervals)" % status.STALE_INTERVALS)
+    parser.add_argument("--json", action="store_true", help="print one JSON document: the check's state and the status")
+    return parser
+
+
+def status_main(argv, stdout):
+    parser = build_status_parser()
+    args = parser.parse_args(argv)
+    if args.max_age is not None and args.max_age <= 0:
+        parser.error("--max-age: must be more than 0")
+    try:
+        document = status.read(args.cache)
+    except ValueError as exc:
+        document = exc
+    max_age = args.max_age
+    if max_age is None:
+        interval = document.get("interval_seconds") if isinstance(document, dict) else None
+        if not interval:
+            try:
+                interval = read_config(args.config or DEFAULT_CONFIG, required=False).get("interval")
+            except ConfigError:
+                interval = None
+        max_age = status.STALE_INTERVALS * (interval or CONFIG_KEYS["interval"][1])
+    now = time.time()
+    code, lines = status.check(document, now, max_age, status.path_in(args.cache))
+    if args.json:
+        found = document if isinstance(document, dict) else None
+        _line(stdout, json.dumps({
+            "state": status.STATE_NAMES[code],
+            "exit_code": code,
+            "summary": lines[0],
+            "max_age_seconds": max_age,
+            "age_seconds": round(max(now - found["finished"], 0.0), 3) if found else None,
+            "status": found,
+        }, sort_keys=True))
+    else:
+        for text in lines:
+            _line(stdout, text)
+    return code

@@ -97,7 +97,8 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
             listed = [d["name"] for d in definitions]
             current = {c["name"]: c for c in observed.containers}
             if check_mode:
-                return report.build_report(planned.actions, listed, current, warnings, planned.errors, diff)
+                return report.build_report(planned.actions, listed, current, warnings, planned.errors, diff,
+                                           report.pending_updates(planned.actions, definitions))
             if found.user_data_text is not None:
                 sources.store_user_data(cache, found.user_data_text)
             if not trusted:
@@ -112,7 +113,8 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
             finally:
                 docker_api.close()
             final = _final_state(api, definitions, current, outcome, scope)
-            result = report.build_report(outcome.done, listed, final, warnings + outcome.warnings, outcome.errors, diff)
+            updates = report.pending_updates(planned.actions, definitions, final, applier.pulled)
+            result = report.build_report(outcome.done, listed, final, warnings + outcome.warnings, outcome.errors, diff, updates)
             result["interrupted"] = outcome.interrupted
             return result
         finally:

@@ -48,9 +48,29 @@ def container_summary(container):
     }
 
 
-def build_report(actions, listed, current, warnings, errors, diff=False):
+def pending_updates(planned_actions, definitions, final=None, pulled=None):
+    """Image updates the registry offers that the run did not bring to every container of the image:
+    ``[{image, containers, reason}]``. ``final``/``pulled`` (containers by name after the run, image ref ->
+    pulled image ID) are None in check mode, where every update found is pending."""
+    users = {}
+    for definition in definitions:
+        users.setdefault(definition["image"], []).append(definition["name"])
+    pending = []
+    for action in planned_actions:
+        if action["action"] != "pull" or not action.get("new_digest"):
+            continue
+        ref = action["image"]
+        names = users.get(ref, [])
+        if final is not None and ref in (pulled or {}) and all(
+                final[name]["image_id"] == pulled[ref] for name in names if name in final):
+            continue
+        pending.append({"image": ref, "containers": names, "reason": action["reasons"][0]})
+    return pending
+
+
+def build_report(actions, listed, current, warnings, errors, diff=False, updates=()):
     """``listed``: the names the sources list, in order; ``current``: containers by name (the listed
-    ones that exist are reported)."""
+    ones that exist are reported); ``updates``: pending image updates (pending_updates)."""
     report = {
         "changed": any(a.get("error") is None and a["action"] != "rollback" for a in actions),
         "actions": [public_action(a) for a in actions],
@@ -58,6 +78,7 @@ def build_report(actions, listed, current, warnings, errors, diff=False):
         "containers": {name: container_summary(current[name]) for name in sorted(listed) if name in current},
         "warnings": list(warnings),
         "errors": dict(sorted(errors.items())),
+        "pending_updates": list(updates),
     }
     if diff:
         report["diff"] = diff_entries([a for a in actions if a.get("error") is None])

@@ -287,6 +287,51 @@ errors:
   type: dict
   sample:
     api: "image registry.example.com/api:2 is not on the host and could not be pulled: manifest unknown"
+pending_updates:
+  description:
+    - Images whose tag names a newer image in the registry that this run found and did not bring to all their
+      containers (in check mode, every update found), with the containers that use them.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - image: registry.example.com/web:1.4
+      containers: [web]
+      reason: "image update available for registry.example.com/web:1.4: sha256:5d7f... -> sha256:9a0b..."
+status:
+  description:
+    - How the run went, as the host command writes it to C(status.json) in its cache dir after each run and
+      C(dockerup status) shows it. The module only returns it; it writes no status file.
+    - C(outcome) is V(ok), V(failed) or V(interrupted); C(exit_code) is the host command's for the same run
+      (0 converged, 2 check mode with changes pending, 1 failed). C(containers) has C(listed) and C(running)
+      (names), C(changed) (name -> what was done, with reasons) and C(failed) (name -> reason). C(actions) and
+      C(action_errors) count the actions done and failed by kind. C(error) is this run's error, C(last_error)
+      the same with its time (a module run knows no earlier one).
+  returned: always
+  type: dict
+  sample:
+    format: 1
+    started: 1764820000.123
+    started_at: "2025-12-04T03:46:40Z"
+    finished: 1764820002.456
+    finished_at: "2025-12-04T03:46:42Z"
+    duration_seconds: 2.333
+    outcome: ok
+    exit_code: 0
+    check_mode: false
+    interval_seconds: null
+    containers:
+      listed: [web, worker]
+      running: [web, worker]
+      changed:
+        web: ["replace: definition changed: env.LOG_LEVEL"]
+      failed: {}
+    actions: {replace: 1}
+    action_errors: {}
+    pending_updates: []
+    warnings: []
+    error: null
+    last_error: null
 diff:
   description: One entry per container that changes, with only the changed fields (env values masked).
   returned: when diff mode is on
@@ -295,6 +340,7 @@ diff:
 """
 
 import importlib.util
+import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -302,6 +348,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 try:
     from ansible_collections.dockerup.bootstrap.plugins.module_utils.engine import converge
     from ansible_collections.dockerup.bootstrap.plugins.module_utils.errors import DockerupError
+    from ansible_collections.dockerup.bootstrap.plugins.module_utils import status as run_status
 except ImportError:
     ENGINE_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -351,6 +398,11 @@ def main():
 
     params = module.params
     invocation = masked_invocation(params)
+    started = time.time()
+
+    def failed_status(message):
+        return run_status.build(None, started, time.time(), 1, message, module.check_mode)
+
     try:
         result = converge(
             containers=params["containers"],
@@ -370,10 +422,15 @@ def main():
             diff=module._diff,
         )
     except DockerupError as exc:
-        module.fail_json(msg=str(exc), changed=False, actions=[], listed=[], containers={}, errors={}, invocation=invocation)
+        module.fail_json(msg=str(exc), changed=False, actions=[], listed=[], containers={}, errors={}, pending_updates=[],
+                         status=failed_status(str(exc)), invocation=invocation)
     except Exception as exc:  # pylint: disable=broad-except  # a bug, not bad input: a clean msg, the trace with -vvv
-        module.fail_json(msg="internal error of the dockerup engine: %s" % type(exc).__name__, exception=traceback.format_exc(),
-                         changed=False, actions=[], listed=[], containers={}, errors={}, invocation=invocation)
+        message = "internal error of the dockerup engine: %s" % type(exc).__name__
+        module.fail_json(msg=message, exception=traceback.format_exc(), changed=False, actions=[], listed=[], containers={},
+                         errors={}, pending_updates=[], status=failed_status(message), invocation=invocation)
+
+    code = 1 if result["errors"] else 2 if module.check_mode and result["actions"] else 0
+    result["status"] = run_status.build(result, started, time.time(), code, check_mode=module.check_mode)
 
     for warning in result.pop("warnings"):
         module.warn(warning)

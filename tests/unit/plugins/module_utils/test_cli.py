@@ -73,7 +73,7 @@ def test_missing_explicit_config_is_an_error(tmp_path):
 def test_bad_config_exits_1_with_one_line(tmp_path, capsys):
     conf = tmp_path / "dockerup.conf"
     conf.write_text("interval=60s\n")
-    assert cli.main(["--config", str(conf)]) == cli.EXIT_ERROR
+    assert cli.main(["--config", str(conf), "--cache", str(tmp_path / "cache")]) == cli.EXIT_ERROR
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "interval=60s" in err[0]
 
@@ -125,7 +125,7 @@ def test_help_lists_every_flag_and_the_exit_codes(capsys):
     assert exited.value.code == 0
     out = capsys.readouterr().out
     for flag in ("--config", "--cache", "--confdir", "--aws", "--no-aws", "--pull", "--no-pull", "--server", "--interval",
-                 "--remote", "--scope", "--lock-wait", "--check", "--diff", "--json", "--version"):
+                 "--remote", "--scope", "--lock-wait", "--metrics-file", "--check", "--diff", "--json", "--version"):
         assert flag in out
     assert "Exit codes: 0 converged" in " ".join(out.split())
 
