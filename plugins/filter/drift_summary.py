@@ -1,0 +1,89 @@
+# Copyright: dockerup developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+name: drift_summary
+short_description: One summary of a fleet's drift from the results of dockerup.bootstrap.containers
+version_added: 0.1.0
+description:
+  - Takes, for each host, the registered result of a M(dockerup.bootstrap.containers) task (usually run in check
+    mode, with C(ignore_errors) and C(ignore_unreachable) so that every host registers one) and returns one summary
+    of the fleet - which hosts are in sync, which containers would change on which host and why, which image
+    updates are available, and which hosts failed or could not be reached.
+  - The playbook C(dockerup.bootstrap.drift) runs the module over a fleet of hosts and prints this summary.
+author:
+  - dockerup developers (@dockerup)
+options:
+  _input:
+    description: A dict host name -> registered result of the containers task (a host without one counts as unreachable).
+    type: dict
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Summarise
+  ansible.builtin.debug:
+    msg: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars, 'drift'))) | dockerup.bootstrap.drift_summary }}"
+"""
+
+RETURN = r"""
+_value:
+  description:
+    - C(hosts) - host -> V({state, changes, updates, message}); C(state) is V(in_sync), V(drift), V(failed) or
+      V(unreachable); C(changes) lists V({container, action, reasons}) (image pulls and networks are not
+      listed, their containers are); C(updates) lists V({image, containers, reason}).
+    - C(counts) - hosts by state, and C(updates), the number of image updates available over the fleet.
+    - C(lines) - the summary as text, one line per host and container, for a person.
+  type: dict
+"""
+
+CONTAINER_ACTIONS = ("recover", "remove", "create", "replace", "update", "start", "rollback")
+
+
+def _host_entry(result):
+    if not isinstance(result, dict) or result.get("unreachable"):
+        message = result.get("msg") if isinstance(result, dict) else None
+        return {"state": "unreachable", "changes": [], "updates": [], "message": message or "no result (unreachable)"}
+    changes = [
+        {"container": action["container"], "action": action["action"], "reasons": list(action.get("reasons") or [])}
+        for action in result.get("actions") or [] if action.get("action") in CONTAINER_ACTIONS
+    ]
+    updates = list(result.get("pending_updates") or [])
+    if result.get("failed"):
+        errors = result.get("errors") or {}
+        message = result.get("msg") or "failed"
+        return {"state": "failed", "changes": changes, "updates": updates, "message": message, "errors": dict(errors)}
+    if result.get("skipped"):
+        return {"state": "failed", "changes": [], "updates": [], "message": "skipped: " + str(result.get("skip_reason", ""))}
+    return {"state": "drift" if changes or updates else "in_sync", "changes": changes, "updates": updates, "message": None}
+
+
+def drift_summary(results):
+    hosts = {host: _host_entry(result) for host, result in sorted((results or {}).items())}
+    counts = {state: 0 for state in ("in_sync", "drift", "failed", "unreachable")}
+    for entry in hosts.values():
+        counts[entry["state"]] += 1
+    counts["updates"] = sum(len(entry["updates"]) for entry in hosts.values())
+    lines = ["dockerup drift: %d host(s): %d in sync, %d with changes pending, %d failed, %d unreachable; "
+             "%d image update(s) available" % (len(hosts), counts["in_sync"], counts["drift"], counts["failed"],
+                                                counts["unreachable"], counts["updates"])]
+    for host, entry in hosts.items():
+        if entry["state"] == "in_sync":
+            lines.append("%s: in sync" % host)
+            continue
+        if entry["state"] in ("failed", "unreachable"):
+            first = str(entry["message"]).splitlines()[0] if entry["message"] else entry["state"]
+            lines.append("%s: %s: %s" % (host, entry["state"].upper(), first))
+        for change in entry["changes"]:
+            lines.append("%s: %s %s: %s" % (host, change["action"], change["container"], "; ".join(change["reasons"])))
+        for update in entry["updates"]:
+            lines.append("%s: update available: %s (%s)" % (host, update.get("image"), ", ".join(update.get("containers") or [])))
+    return {"hosts": hosts, "counts": counts, "lines": lines}
+
+
+class FilterModule:
+    def filters(self):
+        return {"drift_summary": drift_summary}
