@@ -5,7 +5,8 @@
 
 ansible-test fetches ``get-pip-<version>.py`` from ci-files.testing.ansible.com, outside PyPI,
 unless ``~/.ansible/test/cache/get_pip_<version>.py`` already exists. ``scripts/qa.sh`` copies
-this file there (as ``get_pip_24_2.py`` for ansible-core 2.19, ``get_pip_25_2.py`` for 2.21).
+this file there under every pip version the ansible-test it runs may ask for (for example
+``get_pip_21_3_1.py`` for ansible-core 2.15, ``get_pip_24_2.py`` for 2.18 and 2.19).
 ansible-test then runs it in an empty virtual environment (created ``--without-pip``) with pip
 arguments such as ``--disable-pip-version-check pip==24.2 --no-setuptools --no-wheel``.
 
