@@ -139,13 +139,16 @@ tarball_check() {
 tarball_check || status=1
 record "tarball: build and contents" $status $((SECONDS - start))
 
+declare -A installed=()
 # install_and_doc VENV: install the tarball with the venv's ansible-galaxy into a scratch collections
 # path; ansible-doc of the module and the role from there; the installed host command answers --help.
 install_and_doc() {
   local venv=$1 dest coll
   dest=$scratch/collections-${1##*/}
   coll=$dest/ansible_collections/dockerup/bootstrap
-  [ ! -d "$dest" ] || return 0 # installed and checked for an earlier combination
+  # Installed and checked for an earlier combination: the same result.
+  [ -z "${installed[$dest]:-}" ] || return "${installed[$dest]}"
+  installed[$dest]=1
   ANSIBLE_COLLECTIONS_PATH=$dest "$venv/bin/ansible-galaxy" collection install -p "$dest" "$scratch/collection.tar.gz" >/dev/null ||
     return 1
   if [ -L "$coll" ] || [ ! -f "$coll/plugins/modules/containers.py" ] || [ ! -f "$coll/bin/dockerup_launcher.py" ]; then
@@ -160,6 +163,7 @@ install_and_doc() {
     { echo "run_matrix: ansible-doc of the role lacks its options" >&2; return 1; }
   "$venv/bin/python" "$coll/bin/dockerup" --help >/dev/null ||
     { echo "run_matrix: the installed bin/dockerup --help failed" >&2; return 1; }
+  installed[$dest]=0
 }
 
 # ---------------------------------------------------------------- matrix
