@@ -8,10 +8,17 @@ the old container, stopped and renamed, until the new one is ready; if the new o
 ready, it is removed and the old one comes back (rollback). Containers marked ``update.rolling`` are
 replaced one at a time, and none after the first failure. A stop request (SIGTERM of the host
 command) lets the step in progress finish and starts no other.
+
+An eager replacement on a user-defined network is a switch through the network's DNS, for a front
+proxy that reaches the container by name (``_switch``): the new container joins the name as a network
+alias only once it is ready, the proxy gets ``update.drainSeconds`` to see it, then the old one leaves
+the name and is stopped with its own stop signal and timeout.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from contextlib import contextmanager
@@ -37,13 +44,21 @@ from .plan import recorded_dependencies
 ENGINE_ERRORS = (APIError, DockerException, OSError)
 LOG_LINES = 10
 READY_POLL = 0.25
-EAGER_DRAIN = 1.0  # seconds the old container of an eager replacement keeps serving after the name moved
+# Fault injection for the integration tests (tests/.../zero_downtime.yml): the process SIGKILLs itself
+# when the switch reaches the step named in this variable. Never set outside tests.
+KILL_AT_ENV = "DOCKERUP_TEST_KILL_AT"
 DEFAULT_STOP_TIMEOUT = 10
 SLOW_STEP = 1.0  # a pull or a wait that takes longer than this is announced through ``progress``
 
 
 class NotReady(APIError):
     """The new container did not become ready; the message says why and shows its last log lines."""
+
+
+def checkpoint(step):
+    """A named step of a replacement (see KILL_AT_ENV)."""
+    if os.environ.get(KILL_AT_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def describe(exc):
@@ -125,7 +140,7 @@ class Applier:
         for action in by_kind.get("volume", []):
             self._step(action, self._create_volume)
         for action in by_kind.get("recover", []):
-            self._step(action, lambda a: self.api.rename(a["target"]["id"], a["container"]))
+            self._step(action, self._recover)
         # Removals come dependents first (plan order); independent ones go concurrently.
         removals = by_kind.get("remove", [])
         names = {a["target"]["name"] for a in removals}
@@ -364,8 +379,8 @@ class Applier:
                 raise APIError("exec[%d] %s failed with exit code %s; output:\n%s" % (
                     index, " ".join(step["command"]), code, output[-2000:]))
 
-    def _create(self, definition, carried, name=None):
-        args = dockerspec.create_args(self.api, definition, self.scope, carried, self._dependency_ids(definition))
+    def _create(self, definition, carried, name=None, aliases=None):
+        args = dockerspec.create_args(self.api, definition, self.scope, carried, self._dependency_ids(definition), aliases)
         if name:
             args["name"] = name
         return self.api.create_container(**args)["Id"]
@@ -403,53 +418,150 @@ class Applier:
     def _replace(self, action):
         """Replace a container without losing it: the old one is kept, stopped and renamed (or, with
         ``update.eager``, still running) until the new one is ready; on failure the new one is removed
-        and the old one restored."""
+        and the old one restored.
+
+        - default: stop the old one, set it aside, create and start the new one under the name, wait
+          until it is ready. With network ``aliases`` the new one is created as ``<name>_dockerup_new_<id>``
+          without them and joins them (``_relink``) once ready, then takes the name: a container that
+          never gets ready never receives traffic through an alias.
+        - eager on a user-defined network: ``_switch`` (the old one serves until the new one is ready and
+          known to the proxy).
+        - eager on a built-in network (no DNS): the new one is ready first, the name moves by two renames,
+          the old one keeps serving ``drainSeconds`` more (for requests by address), then stops.
+        """
         old = action["target"]
         definition = action["definition"]
         name = definition["name"]
         aside = "%s_dockerup_old_%s" % (name, old["id"][:12])
+        temporary = "%s_dockerup_new_%s" % (name, old["id"][:12])
         was_running = old["status"] in ("running", "restarting")
-        new_id = None
-        set_aside = False
+        network = dockerspec.user_network(definition)
+        state = {"new": None, "aside": False, "stopped": False}
         carried = self._carried_volumes(old, definition)
         try:
             if definition["eager"]:
-                new_id = self._create(definition, carried, name="%s_dockerup_new_%s" % (name, old["id"][:12]))
-                self.api.start(new_id)
-                self._run_exec(new_id, definition)
-                self.wait_ready(new_id, definition)
-                # Hand the name over first (two renames, milliseconds apart), let requests already in
-                # flight to the old one finish, then stop it: whatever reaches the container by name
-                # finds a running one throughout.
-                self.api.rename(old["id"], aside)
-                set_aside = True
-                self.api.rename(new_id, name)
-                if was_running:
-                    time.sleep(EAGER_DRAIN)
-                    catch(self._stop, old)  # it is replaced already; a failed stop is cleaned up below
+                state["new"] = self._create(definition, carried, name=temporary, aliases=[] if network else None)
+                self.api.start(state["new"])
+                self._run_exec(state["new"], definition)
+                self.wait_ready(state["new"], definition)
+                checkpoint("ready")
+                if network:
+                    self._switch(old, state, definition, network, aside, was_running)
+                else:
+                    self.api.rename(old["id"], aside)
+                    state["aside"] = True
+                    self.api.rename(state["new"], name)
+                    if was_running:
+                        self._pause(definition["drain_seconds"], "%s: the old container drains" % name)
+                        catch(self._stop, old)  # it is replaced already; a failed stop is cleaned up below
             else:
                 if was_running:
                     self._stop(old)
+                    state["stopped"] = True
                 self.api.rename(old["id"], aside)
-                set_aside = True
-                new_id = self._create(definition, carried)
-                self.api.start(new_id)
-                self._run_exec(new_id, definition)
-                self.wait_ready(new_id, definition)
+                state["aside"] = True
+                aliased = bool(network and definition["aliases"])
+                state["new"] = self._create(definition, carried, name=temporary if aliased else None, aliases=[] if aliased else None)
+                self.api.start(state["new"])
+                self._run_exec(state["new"], definition)
+                self.wait_ready(state["new"], definition)
+                if aliased:
+                    checkpoint("ready")
+                    self._relink(state["new"], definition, network, self.aliases_for(definition))
+                    checkpoint("alias")
+                    self.api.rename(state["new"], name)
         except ENGINE_ERRORS:
-            if new_id:
-                catch(self.api.remove_container, new_id, v=False, force=True)
-            if set_aside:
+            if state["new"]:
+                catch(self.api.remove_container, state["new"], v=False, force=True)
+            if state["aside"]:
                 self.api.rename(old["id"], name)
             if was_running:
                 catch(self.api.start, old["id"])
             raise
+        new_id = state["new"]
         if old["image_id"] != self.api.inspect_container(new_id)["Image"]:
             self.outcome.replaced_images.add(old["image_id"])
         try:
             self.api.remove_container(old["id"], v=False, force=True)  # stopped already (its volumes stay)
         except NotFound:
             pass
+
+    @staticmethod
+    def aliases_for(definition):
+        """The network aliases a container of ``definition`` gets: its ``aliases``, and with eager its name
+        too (two containers can share an alias, never a name: that is how a switch overlaps them)."""
+        return sorted(set(definition["aliases"]) | ({definition["name"]} if definition["eager"] else set()))
+
+    def _switch(self, old, state, definition, network, aside, was_running):
+        """Eager on a user-defined network: move ``name`` from the old container to the ready new one
+        through the network's DNS, so that a proxy resolving the name (nginx: ``resolver 127.0.0.11
+        valid=1s`` and a variable in ``proxy_pass``) always finds a container that serves.
+
+        1. The new one (ready, under its temporary name, in no alias) joins ``name`` as a network alias:
+           the name now resolves to both. Wait ``drainSeconds`` so that proxies have re-resolved.
+        2. The old one leaves the name. Without an alias of its own (created by a plain run) it leaves by
+           a rename, while it still serves: wait ``drainSeconds`` again for proxies to drop it and for
+           requests in flight to finish, then stop it with its stop signal and timeout. With an alias
+           (left by an earlier switch, or ``aliases``) it can leave DNS only by leaving the network,
+           that is by stopping: its own graceful stop refuses new connections while it finishes those
+           in flight, and the proxy retries a refused or failed connection on the other address (nginx's
+           default ``proxy_next_upstream error timeout``; keep ``proxy_connect_timeout`` short).
+        3. The new one takes the name; the old one is removed by the caller.
+        A run killed at any step leaves at most the two containers, one running under ``name`` or under
+        its temporary name in the alias; the next run's recovery keeps the running new one (plan.py).
+        """
+        name = definition["name"]
+        drain = definition["drain_seconds"]
+        if not was_running:
+            self._relink(state["new"], definition, network, self.aliases_for(definition))
+            self.api.rename(old["id"], aside)
+            state["aside"] = True
+            self.api.rename(state["new"], name)
+            return
+        self._relink(state["new"], definition, network, self.aliases_for(definition))
+        checkpoint("alias")
+        self._pause(drain, "%s: the proxy learns the new container" % name)
+        own = old["id"][:12]
+        aliased = [a for a in self._aliases(old["id"], network) if a not in (own, old["id"])]
+        self.api.rename(old["id"], aside)
+        state["aside"] = True
+        checkpoint("aside")
+        if not aliased:
+            self._pause(drain, "%s: the old container drains" % name)
+        self._stop(old)
+        state["stopped"] = True
+        checkpoint("stopped")
+        self.api.rename(state["new"], name)
+        checkpoint("renamed")
+
+    def _aliases(self, container_id, network):
+        """The container's aliases on ``network`` (Docker lists its short id there too)."""
+        networks = (self.api.inspect_container(container_id).get("NetworkSettings") or {}).get("Networks") or {}
+        return list((networks.get(network) or {}).get("Aliases") or [])
+
+    def _relink(self, container_id, definition, network, aliases):
+        """Give a running container ``aliases`` on ``network``: Docker sets aliases only when a container
+        joins a network, so it leaves and joins again (it serves no alias yet: nothing is lost)."""
+        catch(self.api.disconnect_container_from_network, container_id, network)
+        self.api.connect_container_to_network(container_id, network, aliases=list(aliases) or None,
+                                              links=definition["links"] or None)
+
+    def _recover(self, action):
+        """A container an interrupted replacement left under another name gets the name back; a new one
+        left under its temporary name first gets the aliases it was about to get (if it lacks them)."""
+        target = action["target"]
+        definition = action.get("definition")
+        network = dockerspec.user_network(definition) if definition else None
+        if network and "_dockerup_new_" in target["name"] and target["status"] == "running":
+            wanted = self.aliases_for(definition)
+            if not set(wanted) <= set(self._aliases(target["id"], network)):
+                self._relink(target["id"], definition, network, wanted)
+        self.api.rename(target["id"], action["container"])
+
+    def _pause(self, seconds, text):
+        if seconds:
+            with self._slow(text):
+                time.sleep(seconds)
 
     def wait_ready(self, container_id, definition):
         """Wait until the container is ready: ``healthy`` when it has a health check, else still running

@@ -114,13 +114,21 @@ def restart_policy(definition):
     return {"Name": definition["restart"], "MaximumRetryCount": 0}
 
 
-def create_args(api, definition, scope, carried_volumes=None, dependency_ids=None):
+def user_network(definition):
+    """The definition's user-defined network (where DNS names and aliases exist), or None."""
+    network = definition["network"]
+    return None if network in schema.BUILTIN_NETWORKS or network.startswith("container:") else network
+
+
+def create_args(api, definition, scope, carried_volumes=None, dependency_ids=None, aliases=None):
     """Keyword arguments for ``APIClient.create_container``.
 
     ``carried_volumes``: ``{container_path: volume_name}`` of a replaced container's volumes (those the
     definition declares and those from the image's VOLUME), mounted again at the same paths so their
     data survives the replacement, as docker compose does. A path now bound to the host is not carried.
     ``dependency_ids``: ``{name: container id}`` of the containers it depends on, recorded in a label.
+    ``aliases``: the network aliases to create it with (default the definition's ``aliases``; a switch
+    creates the new container without and adds them once it is ready: see apply).
     """
     carried = carried_volumes or {}
     binds = ["%s:%s:%s" % (b["host_path"], b["container_path"], b["mode"]) for b in definition["binds"]]
@@ -156,6 +164,10 @@ def create_args(api, definition, scope, carried_volumes=None, dependency_ids=Non
         "stop_signal": definition["stop_signal"],
         "stop_timeout": definition["stop_timeout"],
     }
+    aliases = definition["aliases"] if aliases is None else aliases
+    if aliases and user_network(definition):
+        args["networking_config"] = api.create_networking_config(
+            {definition["network"]: api.create_endpoint_config(aliases=list(aliases))})
     if definition["healthcheck"]:
         args["healthcheck"] = healthcheck(definition["healthcheck"])
     if definition["entrypoint"] == []:

@@ -70,13 +70,15 @@ def plan_actions(definitions, observed, prune=True, unread=(), cleanup=True, pru
 
     removals = []
     # A run killed during a replacement leaves the old container set aside (``<name>_dockerup_old_*``)
-    # and, with eager, maybe the new one under ``<name>_dockerup_new_*``. Bring one back under the
-    # name when the name is free (a running one first, else the set-aside old one); remove the rest.
-    for container in sorted(leftovers, key=lambda c: (c["status"] != "running", "_dockerup_old_" not in c["name"], c["name"])):
+    # and maybe the new one under ``<name>_dockerup_new_*`` (eager, or a definition with aliases).
+    # Bring one back under the name when the name is free, remove the rest. Preferred: a running new
+    # one (it was ready: the name is freed only after that, and it may already serve through the
+    # name's alias), then a running old one, then the set-aside old one.
+    for container in sorted(leftovers, key=_recovery_rank):
         name = recorded_name(container)
         if name in desired and name not in current and name not in observed.foreign:
             plan.add("recover", name, ["left renamed as %r by an interrupted replacement; renamed back" % container["name"]],
-                     target=container)
+                     target=container, definition=desired[name])
             current[name] = dict(container, name=name)
         else:
             removals.append((container, "left over from an interrupted replacement of %r" % name))
@@ -104,6 +106,12 @@ def plan_actions(definitions, observed, prune=True, unread=(), cleanup=True, pru
             if volume["ours"] and name not in wanted and not volume["in_use"]:
                 plan.add("remove_volume", name, ["named volume no longer mounted by any definition (prune_volumes)"], volume=name)
     return plan
+
+
+def _recovery_rank(container):
+    running = container["status"] == "running"
+    return (not running, not (running and "_dockerup_new_" in container["name"]),
+            "_dockerup_old_" not in container["name"], container["name"])
 
 
 def recorded_dependencies(container):

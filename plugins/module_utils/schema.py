@@ -173,6 +173,7 @@ SCHEMA = {
                 "eager": {"type": "boolean"},
                 "rolling": {"type": "boolean"},
                 "minReadySeconds": _DURATION,
+                "drainSeconds": _DURATION,
             },
         },
         "healthcheck": {
@@ -200,6 +201,7 @@ SCHEMA = {
         "init": {"type": "boolean"},
         "stopSignal": {"type": "string", "minLength": 1},
         "stopTimeout": {"type": "integer", "minimum": 0},
+        "aliases": {"type": "array", "items": {"type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", "maxLength": 253}},
     },
 }
 
@@ -207,6 +209,9 @@ SCHEMA = {
 DEFAULT_RESTART = "on-failure"
 DEFAULT_NETWORK = "bridge"
 DEFAULT_MIN_READY_SECONDS = 2
+# Seconds a proxy gets to see a DNS change before the next step of a switch (update.drainSeconds):
+# a proxy that re-resolves every second (nginx ``resolver ... valid=1s``) has then re-resolved.
+DEFAULT_DRAIN_SECONDS = 2
 MAX_DURATION = 9223372036  # seconds: the Engine API counts durations in int64 nanoseconds
 BUILTIN_NETWORKS = ("bridge", "host", "none")
 _MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
@@ -284,6 +289,7 @@ def _describe_oneof(path, instance):
         "timeout": "seconds, or a duration like \"1m30s\"",
         "startPeriod": "seconds, or a duration like \"1m30s\"",
         "minReadySeconds": "seconds, or a duration like \"1m30s\"",
+        "drainSeconds": "seconds, or a duration like \"1m30s\"",
         "command": "a string (split like a shell) or a list of strings",
     }.get(name, "a valid value")
     return "%r is not valid: expected %s" % (instance, expected)
@@ -352,6 +358,8 @@ def _check_semantics(raw):
         problems.append("portMappings: ports cannot be published with network %r (Docker would ignore them)" % network)
     if network == "container:" or network == "container:" + raw["name"]:
         problems.append("network: %r must name another container" % network)
+    if raw.get("aliases") and (network in BUILTIN_NETWORKS or network.startswith("container:")):
+        problems.append("aliases: network aliases need a user-defined network (network is %r)" % network)
     if raw.get("update", {}).get("eager"):
         for index, port in enumerate(raw.get("portMappings", [])):
             if "hostPort" in port:
@@ -371,7 +379,7 @@ def _check_semantics(raw):
         for field in ("containerPort", "hostPort"):
             if field in port and not 1 <= int(port[field]) <= 65535:
                 problems.append("portMappings[%d].%s: %s is not a port number (1-65535)" % (index, field, port[field]))
-    for where, value in [("update.minReadySeconds", raw.get("update", {}).get("minReadySeconds"))] + [
+    for where, value in [("update." + f, raw.get("update", {}).get(f)) for f in ("minReadySeconds", "drainSeconds")] + [
             ("healthcheck." + field, raw.get("healthcheck", {}).get(field)) for field in ("interval", "timeout", "startPeriod")]:
         if value is not None and seconds(value) > MAX_DURATION:
             problems.append("%s: at most %d seconds" % (where, MAX_DURATION))
@@ -512,6 +520,7 @@ def normalise(raw, source):
         "working_dir": raw.get("workingDir"),
         "hostname": raw.get("hostname"),
         "init": raw.get("init", False),
+        "aliases": sorted(set(raw.get("aliases", []))),
         "stop_signal": raw.get("stopSignal"),
         "stop_timeout": None if raw.get("stopTimeout") is None else int(raw["stopTimeout"]),
         "healthcheck": _healthcheck(raw.get("healthcheck")),
@@ -530,12 +539,13 @@ def normalise(raw, source):
         "eager": update.get("eager", False),
         "rolling": update.get("rolling", False),
         "min_ready_seconds": seconds(update.get("minReadySeconds", DEFAULT_MIN_READY_SECONDS)),
+        "drain_seconds": seconds(update.get("drainSeconds", DEFAULT_DRAIN_SECONDS)),
         "given": sorted(raw),  # the fields the definition sets: only those can drift (and restart)
     }
 
 
 # Keys of a definition that say how to update, not what to run: never part of the hash.
-POLICY_KEYS = ("source", "pull", "eager", "rolling", "min_ready_seconds", "depends_on", "build", "given")
+POLICY_KEYS = ("source", "pull", "eager", "rolling", "min_ready_seconds", "drain_seconds", "depends_on", "build", "given")
 
 
 def _secret_digest(value):

@@ -324,3 +324,26 @@ def test_unlisted_containers_are_removed_dependents_first():
                {"name": "front", "image": "i", "links": {"app": "app"}})
     plan = plan_actions([], observed([], [running(d) for d in old]))
     assert summary(plan) == [("remove", "front"), ("remove", "app"), ("remove", "db")]
+
+
+def test_killed_switch_prefers_the_running_new_container_over_the_running_old_one():
+    # Killed after the old one left the name (still running, set aside) while the ready new one runs
+    # under its temporary name: the new one takes the name, with the definition (for its aliases).
+    desired = defs(dict(API, network="backend", update={"eager": True}))
+    old = running(desired[0], id="old", name="api_dockerup_old_123")
+    new = running(desired[0], id="new", name="api_dockerup_new_123")
+    snapshot = observed(desired, [old, new])
+    snapshot.networks = {"backend"}
+    plan = plan_actions(desired, snapshot)
+    assert summary(plan) == [("recover", "api"), ("remove", "api_dockerup_old_123")]
+    assert plan.actions[0]["target"]["id"] == "new"
+    assert plan.actions[0]["definition"]["name"] == "api"
+
+
+def test_killed_switch_before_the_name_moved_removes_the_new_container():
+    desired = defs(dict(API, network="backend", update={"eager": True}))
+    new = running(desired[0], id="new", name="api_dockerup_new_123")
+    snapshot = observed(desired, [running(desired[0]), new])
+    snapshot.networks = {"backend"}
+    plan = plan_actions(desired, snapshot)
+    assert summary(plan) == [("remove", "api_dockerup_new_123")]

@@ -346,3 +346,25 @@ def test_bad_named_volumes(volume, path):
 @pytest.mark.parametrize("value, expected", [("1m30s", 90), ("500ms", 0.5), ("2h", 7200), (3, 3), ("1.5s", 1.5)])
 def test_durations(value, expected):
     assert schema.seconds(value) == expected
+
+
+def test_drain_seconds_is_a_policy_with_a_default():
+    plain = one({"name": "app", "image": "img:1"})
+    drained = one({"name": "app", "image": "img:1", "update": {"drainSeconds": "500ms"}})
+    assert plain["drain_seconds"] == schema.DEFAULT_DRAIN_SECONDS == 2
+    assert drained["drain_seconds"] == 0.5
+    assert schema.config_hash(plain) == schema.config_hash(drained)  # how to update, not what runs
+    assert problems({"name": "app", "image": "img:1", "update": {"drainSeconds": -1}}) == [
+        "inline[0]: container 'app': update.drainSeconds: -1 is not valid: expected seconds, or a duration like \"1m30s\""]
+
+
+def test_aliases_need_a_user_defined_network_and_change_the_hash():
+    plain = one({"name": "app-1", "image": "img:1", "network": "front"})
+    aliased = one({"name": "app-1", "image": "img:1", "network": "front", "aliases": ["app", "app", "api"]})
+    assert plain["aliases"] == [] and aliased["aliases"] == ["api", "app"]
+    assert schema.config_hash(plain) != schema.config_hash(aliased)
+    # Containers created before the field existed keep their hash: an empty list is not recorded.
+    assert '"aliases"' not in schema.fingerprint(plain)
+    assert problems({"name": "app-1", "image": "img:1", "aliases": ["app"]}) == [
+        "inline[0]: container 'app-1': aliases: network aliases need a user-defined network (network is 'bridge')"]
+    assert len(problems({"name": "app-1", "image": "img:1", "network": "front", "aliases": ["-bad"]})) == 1
