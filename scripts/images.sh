@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the offline test/example image from Debian's busybox-static: no registry, no network.
 #   dockerup/busybox:1   sh, sleep, httpd (serves /www on port 80 with `httpd -f -p 80 -h /www`)
+#   dockerup/nginx:1     nginx from Debian's nginx-light, built by scripts/nginx_image.sh (mmdebstrap)
 # Skips the build when the image is already there. Usage: scripts/images.sh [TAG...]
 set -euo pipefail
 tags=("$@")
@@ -8,6 +9,10 @@ tags=("$@")
 
 missing=()
 for tag in "${tags[@]}"; do
+  if [[ $tag == dockerup/nginx:* ]]; then  # the front proxy image, from Debian's nginx-light
+    "$(dirname "${BASH_SOURCE[0]}")/nginx_image.sh" "$tag"
+    continue
+  fi
   docker image inspect "$tag" >/dev/null 2>&1 || missing+=("$tag")
 done
 [ ${#missing[@]} -gt 0 ] || exit 0
