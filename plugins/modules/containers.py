@@ -151,9 +151,9 @@ options:
         (including C(https://index.docker.io/v1/) for Docker Hub). A credential helper is the program
         C(docker-credential-<name>) on E(PATH), run with C(get) and the registry on stdin, for at most 10 s
         (this is how ECR, GCR and ACR tokens are refreshed). Registries found nowhere are asked anonymously."
-      - Refused credentials are a warning naming the registry and the image (C(401: credentials for REGISTRY
+      - "Refused credentials are a warning naming the registry and the image (C(401: credentials for REGISTRY
         were refused)); running containers are kept as they are, and a missing image that cannot be pulled
-        fails its container only.
+        fails its container only."
       - Passwords and tokens never appear in the output, the diff, the return values, warnings or errors.
     type: list
     elements: dict
