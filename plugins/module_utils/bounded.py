@@ -90,6 +90,8 @@ def parse_yaml(text):
                 depth -= 1
         document = yaml.load(text, Loader=_YAML_LOADER)  # nosec B506: a safe loader
     except yaml.MarkedYAMLError as exc:  # its text quotes the input: give only the problem and where
+        if "nesting depth" in str(exc.problem):  # libyaml 0.2.5's own limit (1000), met before ours
+            raise InputError("nested deeper than %d levels" % MAX_DEPTH)
         mark = exc.problem_mark or exc.context_mark
         where = " (line %d, column %d)" % (mark.line + 1, mark.column + 1) if mark else ""
         raise InputError("not valid YAML: %s%s" % (exc.problem or exc.context or "syntax error", where))

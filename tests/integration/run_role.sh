@@ -129,6 +129,40 @@ apt_prepare "$prefix-3" keep & pids+=($!)
 apt_prepare "$prefix-4" empty & pids+=($!)
 for pid in "${pids[@]}"; do wait "$pid" || { echo "run_role: preparing apt on a host failed" >&2; exit 1; }; done
 
+# A private registry inside durole-1 (Debian's docker-registry binary, 127.0.0.1:5000 of that host,
+# htpasswd auth) holding one image, pushed with a throw-away login and then removed from the host's
+# engine: the role writes the credentials (inventory.yml) and the service's run must pull it.
+registry_password=role-test-registry-7c41d2e8  # as in inventory.yml
+private_registry() {  # private_registry HOST
+  local host=$1 line
+  line=$(printf '%s' "$registry_password" | "$root/scripts/registry.sh" htpasswd roletest) || return 1
+  docker cp /usr/bin/docker-registry "$host:/usr/local/bin/docker-registry" || return 1
+  printf '%s\n' "$line" | docker exec -i "$host" sh -c 'mkdir -p /srv/test-registry && cat >/srv/test-registry/htpasswd' || return 1
+  printf '%s\n' 'version: 0.1' 'storage: {filesystem: {rootdirectory: /srv/test-registry/data}}' \
+    'http: {addr: "127.0.0.1:5000"}' 'auth: {htpasswd: {realm: role-test, path: /srv/test-registry/htpasswd}}' \
+    | docker exec -i "$host" sh -c 'cat >/srv/test-registry/config.yml' || return 1
+  docker exec "$host" systemd-run --quiet --unit=test-registry \
+    /usr/local/bin/docker-registry serve /srv/test-registry/config.yml || return 1
+  docker exec "$host" python3 -c 'import time, urllib.request, urllib.error
+for _ in range(100):
+    try:
+        urllib.request.urlopen("http://127.0.0.1:5000/v2/", timeout=1)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 401:
+            break
+    except OSError:
+        pass
+    time.sleep(0.1)
+else:
+    raise SystemExit("registry did not answer")' || return 1
+  printf '%s' "$registry_password" | docker exec -i "$host" sh -c 'export DOCKER_CONFIG=$(mktemp -d) \
+    && docker login -u roletest --password-stdin 127.0.0.1:5000 >/dev/null \
+    && docker tag dockerup/busybox:1 127.0.0.1:5000/private/app:1 && docker push -q 127.0.0.1:5000/private/app:1 >/dev/null \
+    && docker rmi 127.0.0.1:5000/private/app:1 >/dev/null && rm -rf "$DOCKER_CONFIG"' || return 1
+}
+say "private registry on $prefix-1 (127.0.0.1:5000 there, password auth) with 127.0.0.1:5000/private/app:1"
+private_registry "$prefix-1" || { echo "run_role: starting the private registry on $prefix-1 failed" >&2; exit 1; }
+
 # ------------------------------------------------------------------ phases
 failed=()
 results=()
@@ -181,12 +215,12 @@ phase verify-shrink any verify_shrink.yml
 phase clash any clash.yml -v
 
 secret=role-test-secret-5f3a9c0e
-leaks=$(grep -l -- "$secret" "$logs"/{check,converge,idempotent,check-again,shrink,clash}.log || true)
+leaks=$(grep -l -e "$secret" -e "$registry_password" "$logs"/{check,converge,idempotent,check-again,shrink,clash}.log || true)
 if [ -n "$leaks" ]; then
-  results+=("FAIL  secret: the env value of web appears in $(echo "$leaks" | xargs)")
+  results+=("FAIL  secret: the env value of web or the registry password appears in $(echo "$leaks" | xargs)")
   failed+=(secret)
 else
-  results+=("PASS  secret: the env value of web appears in no output of the role")
+  results+=("PASS  secret: neither the env value of web nor the registry password appears in any output of the role")
 fi
 
 say "summary (logs in $logs)"
