@@ -25,6 +25,9 @@ machine while other work loaded it (load average 8-10): 39 s wall clock, 18 s of
 
 from __future__ import annotations
 
+# The generator passes lambdas that make a random choice each time they are called.
+# pylint: disable=unnecessary-lambda
+
 import datetime
 import json
 import os
@@ -77,7 +80,7 @@ YAML_CASES = max(5, N // 10)
 
 FIELDS = sorted(schema.SCHEMA["properties"])
 NESTED_FIELDS = ["containerPath", "hostPath", "mode", "from", "owner", "permissions", "containerPort", "hostPort",
-                 "protocol", "hostIp", "pull", "eager", "rolling", "minReadySeconds", "test", "interval", "timeout",
+                 "protocol", "hostIp", "pull", "eager", "rolling", "minReadySeconds", "drainSeconds", "test", "interval", "timeout",
                  "retries", "startPeriod", "condition", "context", "dockerfile", "args", "user", "command", "name"]
 
 
@@ -193,7 +196,9 @@ FIELD_VALUES = {
     "portMappings": st.lists(port_mapping_s, max_size=4),
     "env": st.dictionaries(env_key_s, env_value_s, max_size=5),
     "restart": st.sampled_from(["always", "on-failure", "never", "unless-stopped", "no", "Always", ""]),
-    "update": maybe_keys({}, {"pull": bool_s, "eager": bool_s, "rolling": bool_s, "minReadySeconds": duration_s}),
+    "update": maybe_keys({}, {"pull": bool_s, "eager": bool_s, "rolling": bool_s, "minReadySeconds": duration_s,
+                              "drainSeconds": duration_s}),
+    "aliases": st.lists(mostly(name_s), max_size=3),
     "healthcheck": healthcheck_s,
     "links": string_map_s,
     "labels": string_map_s,
@@ -304,20 +309,20 @@ class Gen:
         if kind == 0:
             return self.pick(SPECIAL_TEXT)
         if kind == 1:
-            return "".join(chr(self.r.randrange(32, 127)) for _ in range(self.r.randrange(13)))
+            return "".join(chr(self.r.randrange(32, 127)) for _unused in range(self.r.randrange(13)))
         if kind == 2:  # any code point but surrogates
             return "".join(chr(self.pick([self.r.randrange(0x20, 0xd800), self.r.randrange(0xe000, 0x110000), self.r.randrange(32)]))
-                           for _ in range(self.r.randrange(8)))
+                           for _unused in range(self.r.randrange(8)))
         if kind == 3:
             return self.name()
         return self.pick(NAME_POOL)
 
     def name(self):
-        text = self.pick(NAME_CHARS[:62]) + "".join(self.pick(NAME_CHARS) for _ in range(self.r.randrange(1, 10)))
+        text = self.pick(NAME_CHARS[:62]) + "".join(self.pick(NAME_CHARS) for _unused in range(self.r.randrange(1, 10)))
         return text + "\n" if self.chance(0.03) and not self.valid else text
 
     def digits(self, most=6):
-        text = "".join(self.pick("0123456789") for _ in range(self.r.randrange(1, most + 1)))
+        text = "".join(self.pick("0123456789") for _unused in range(self.r.randrange(1, most + 1)))
         return text + "\n" if self.chance(0.03) else text
 
     def number(self):
@@ -347,8 +352,8 @@ class Gen:
                 return self.pick([datetime.date(2020, 1, 1), b"\x00bin", datetime.datetime(2020, 1, 1, 12, 0)])
             return self.scalar()
         if self.chance(0.5):
-            return [self.junk(depth - 1) for _ in range(self.r.randrange(4))]
-        return {self.key(): self.junk(depth - 1) for _ in range(self.r.randrange(4))}
+            return [self.junk(depth - 1) for _unused in range(self.r.randrange(4))]
+        return {self.key(): self.junk(depth - 1) for _unused in range(self.r.randrange(4))}
 
     def mostly(self, right, p=0.8):
         return right() if self.valid or self.chance(p) else self.junk()
@@ -367,7 +372,7 @@ class Gen:
         return result
 
     def many(self, item, most=4):
-        return [item() for _ in range(self.r.randrange(most + 1))]
+        return [item() for _unused in range(self.r.randrange(most + 1))]
 
     def port(self):
         if self.valid:
@@ -386,7 +391,7 @@ class Gen:
     def argv(self):
         if self.chance(0.5):
             return self.many(self.text)
-        return "".join(self.pick(SHELL_CHARS) for _ in range(self.r.randrange(12))) if self.chance(0.5) else self.text()
+        return "".join(self.pick(SHELL_CHARS) for _unused in range(self.r.randrange(12))) if self.chance(0.5) else self.text()
 
     def duration(self):
         kind = self.r.randrange(1, 4) if self.valid else self.r.randrange(4)
@@ -396,7 +401,7 @@ class Gen:
             return self.r.uniform(0, 1e6)
         if kind == 2:
             return self.pick(SAMPLES["duration"])
-        return "".join("%d%s" % (self.r.randrange(10000), self.pick(["h", "m", "s", "ms"])) for _ in range(self.r.randrange(1, 4)))
+        return "".join("%d%s" % (self.r.randrange(10000), self.pick(["h", "m", "s", "ms"])) for _unused in range(self.r.randrange(1, 4)))
 
     def path(self):
         if self.valid:
@@ -416,7 +421,7 @@ class Gen:
         return self.pick(NAME_POOL)
 
     def string_map(self):
-        return {self.pick([self.text, self.sample("label")])(): self.mostly(self.text, 0.9) for _ in range(self.r.randrange(4))}
+        return {self.pick([self.text, self.sample("label")])(): self.mostly(self.text, 0.9) for _unused in range(self.r.randrange(4))}
 
     def links(self):
         if self.valid:
@@ -424,7 +429,7 @@ class Gen:
         return self.string_map()
 
     def secret(self):
-        return self.pick([lambda: "s3cr" + "".join(self.pick(NAME_CHARS[:62]) for _ in range(self.r.randrange(2, 20))), self.text])()
+        return self.pick([lambda: "s3cr" + "".join(self.pick(NAME_CHARS[:62]) for _unused in range(self.r.randrange(2, 20))), self.text])()
 
     def env(self):
         def value():
@@ -434,7 +439,7 @@ class Gen:
         def key():
             return self.pick([lambda: self.name().upper().replace(".", "_").replace("-", "_"), self.text,
                               lambda: self.pick(["", "A=B", "=", "PATH"])][:1 if self.valid else 3])()
-        return {key(): value() for _ in range(self.r.randrange(6))}
+        return {key(): value() for _unused in range(self.r.randrange(6))}
 
     def field(self, key):
         return {
@@ -460,13 +465,14 @@ class Gen:
             "exec": lambda: self.many(lambda: self.obj({"command": self.argv}, {"user": self.sample("user")}), 2),
             "build": lambda: self.obj({"context": self.path}, {"dockerfile": self.name,
                                                                "args": lambda: {self.text(): self.mostly(self.text) if self.valid else self.scalar()
-                                                                                for _ in range(self.r.randrange(3))}}),
+                                                                                for _unused in range(self.r.randrange(3))}}),
             "portMappings": lambda: self.many(lambda: self.mostly(lambda: self.obj(
                 {"containerPort": self.port}, {"hostPort": self.port, "protocol": self.sample("protocol"), "hostIp": self.sample("hostIp")}))),
             "env": self.env,
             "restart": self.sample("restart"),
             "update": lambda: self.obj({}, {"pull": self.boolean, "eager": self.boolean, "rolling": self.boolean,
-                                            "minReadySeconds": self.duration}),
+                                            "minReadySeconds": self.duration, "drainSeconds": self.duration}),
+            "aliases": lambda: self.many(lambda: self.mostly(self.name if self.valid else self.text), 3),
             "healthcheck": lambda: self.obj(
                 {"test": lambda: self.mostly(lambda: self.argv() if self.chance(0.5) else [self.pick(SAMPLES["test"])] + self.many(self.sample("test"), 3))},
                 {"interval": self.duration, "timeout": self.duration, "startPeriod": self.duration, "retries": self.number}),
@@ -498,7 +504,7 @@ class Gen:
         return 1 if self.chance(0.7) else self.r.randrange(2, most + 1)
 
     def definitions(self, most=4):
-        return [self.definition() if self.chance(0.9) else self.junk() for _ in range(self.count(most))]
+        return [self.definition() if self.chance(0.9) else self.junk() for _unused in range(self.count(most))]
 
     def document(self):
         kind = self.r.randrange(10)
@@ -577,6 +583,7 @@ def masked_env(raw, placeholder="\x01masked\x01"):
     """The same raw definition with every env value string replaced (its type kept)."""
     if not (isinstance(raw, dict) and isinstance(raw.get("env"), dict)):
         return raw
+
     def mask(value):
         if isinstance(value, str):
             return placeholder
@@ -643,7 +650,9 @@ def _raw_from_definition(d):
     raw["dependsOn"] = [{"name": x["name"], "condition": x["condition"]} for x in d["depends_on"]]
     if d["build"] is not None:
         raw["build"] = {"context": d["build"]["context"], "dockerfile": d["build"]["dockerfile"], "args": d["build"]["args"]}
-    raw["update"] = {"eager": d["eager"], "rolling": d["rolling"], "minReadySeconds": d["min_ready_seconds"]}
+    raw["update"] = {"eager": d["eager"], "rolling": d["rolling"], "minReadySeconds": d["min_ready_seconds"],
+                     "drainSeconds": d["drain_seconds"]}
+    raw["aliases"] = d["aliases"]
     if d["pull"] is not None:
         raw["update"]["pull"] = d["pull"]
     return raw
@@ -721,7 +730,7 @@ def test_generated_definitions(seed):
 def test_generated_valid_looking_definitions(seed):
     """The same, on input with the right types throughout (so that most of it is accepted)."""
     gen = Gen(seed, valid=True)
-    raws = [gen.definition() for _ in range(gen.count(3))]
+    raws = [gen.definition() for _unused in range(gen.count(3))]
     note("raws = %r" % (raws,))
     event(check_entries(entries_of(raws), rnd=gen.r, rejected_order=gen.chance(0.1))[0])
 
@@ -825,7 +834,7 @@ def check_files(documents, suffix, rnd):
 @given(seeds)
 def test_json_files(seed):
     gen = Gen(seed)
-    documents = [gen.document() for _ in range(gen.count(3))]
+    documents = [gen.document() for _unused in range(gen.count(3))]
     note("documents = %r" % (documents,))
     event(check_files(documents, ".json", gen.r))
     if gen.chance(0.2):
@@ -837,7 +846,7 @@ def test_json_files(seed):
 @given(seeds)
 def test_yaml_files(seed):
     gen = Gen(seed, yaml_types=True)
-    documents = [gen.document() for _ in range(gen.count(2))]
+    documents = [gen.document() for _unused in range(gen.count(2))]
     note("documents = %r" % (documents,))
     event(check_files(documents, ".yaml", gen.r))
     if gen.chance(0.2):

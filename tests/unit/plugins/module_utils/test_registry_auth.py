@@ -139,7 +139,7 @@ def test_cred_helper_gets_the_server_on_stdin_and_nothing_on_its_command_line(en
     monkeypatch.setenv("DOCKER_CONFIG", str(env / "dc"))
     write_config(env / "dc", {"credHelpers": {REG: "dut"}})
     auth = registry_auth.RegistryAuth()
-    for _ in range(3):  # asked once per registry and run
+    for _unused in range(3):  # asked once per registry and run
         registry, found, _where = auth.lookup(REF)
     assert found == {"ServerAddress": REG, "Username": "carol", "Password": SECRET}
     assert log.read_text() == "get|%s\n" % REG
