@@ -422,8 +422,9 @@ class Applier:
 
         - default: stop the old one, set it aside, create and start the new one under the name, wait
           until it is ready. With network ``aliases`` the new one is created as ``<name>_dockerup_new_<id>``
-          without them and joins them (``_relink``) once ready, then takes the name: a container that
-          never gets ready never receives traffic through an alias.
+          without them and joins them (``_relink``) once ready, then takes the name, and proxies get
+          ``drainSeconds`` to see it: a container that never gets ready never receives traffic through
+          an alias, and the next rolling replacement of the alias finds it known.
         - eager on a user-defined network: ``_switch`` (the old one serves until the new one is ready and
           known to the proxy).
         - eager on a built-in network (no DNS): the new one is ready first, the name moves by two renames,
@@ -470,6 +471,9 @@ class Applier:
                     self._relink(state["new"], definition, network, self.aliases_for(definition))
                     checkpoint("alias")
                     self.api.rename(state["new"], name)
+                    # Proxies learn the new address before anything else changes (the next rolling
+                    # replacement stops another replica of the alias).
+                    self._pause(definition["drain_seconds"], "%s: the proxy learns the new container" % name)
         except ENGINE_ERRORS:
             if state["new"]:
                 catch(self.api.remove_container, state["new"], v=False, force=True)

@@ -30,9 +30,10 @@ description:
     or V({from: <container>})), C(portMappings) (list of V({containerPort, hostPort?, protocol?, hostIp?});
     no C(hostPort) means a random host port, which is not drift), C(env) (object; scalars become text),
     C(restart) (V(always), V(on-failure) (the default), V(unless-stopped), V(never)), C(links)
-    (V({\"<container>\": \"<alias>\"})), C(update) (V({pull, eager, rolling, minReadySeconds})), C(healthcheck)
+    (V({\"<container>\": \"<alias>\"})), C(update) (V({pull, eager, rolling, minReadySeconds, drainSeconds})), C(healthcheck)
     (V({test, interval?, timeout?, retries?, startPeriod?}); C(test) a shell command string or an exec list),
-    C(labels), C(user), C(workingDir), C(hostname), C(init), C(stopSignal), C(stopTimeout) (seconds).
+    C(labels), C(user), C(workingDir), C(hostname), C(init), C(stopSignal), C(stopTimeout) (seconds), C(aliases)
+    (network aliases on the definition's user-defined network: several definitions sharing one are replicas).
     Durations are seconds, or strings such as V(1m30s) or V(500ms)."
   - "Stack fields: C(dependsOn) (list of names or V({name, condition: started|healthy})), named volumes in
     C(volumes) (V({name, containerPath, mode?, owner?, permissions?}): created with our label when missing,
@@ -54,6 +55,10 @@ description:
     finished by the next run.
   - With C(update.eager), the replacement starts under a temporary name while the old container still
     runs, and takes over only once ready (no downtime; such a container cannot publish a fixed C(hostPort)).
+    On a user-defined network this is a switch through Docker's DNS for a front proxy that reaches the
+    container by name. The ready new container joins the name as a network alias, proxies get
+    C(update.drainSeconds) (default 2) to see it, the old one leaves the name and drains, then is stopped
+    with its C(stopSignal) and C(stopTimeout). A new container never joins its C(aliases) before it is ready.
     With C(update.rolling), containers are replaced one at a time in dependency then definition order; after
     the first failure no further rolling replacement happens in that run.
   - Volumes of the old container (declared anonymous volumes and the image's VOLUME paths) are mounted into
