@@ -24,6 +24,8 @@
 #               module's interpreter (installed with apt when missing). Debian 12's own ansible-core is
 #               2.14, older than the 2.15 the collection claims: it is not a combination.
 #    The venvs are made once by scripts/core_venv.sh and reused.
+# 3. A broken SDK: docker 6.1.3 from pip next to current requests (venv build/venv-sdk-broken): the host
+#    command and the module in check mode fail at once with the versions and the fix, creating nothing.
 # Containers are named and scoped dumatrix-<combination>-*; only those are removed (before and after).
 # Exit status: 0 when everything passed, 1 otherwise, 2 on a usage error. Works from any directory.
 # Environment: DOCKERUP_MATRIX_SRC, the collection to build (default: this checkout).
@@ -208,6 +210,38 @@ print("Python %d.%d docker %s requests %s urllib3 %s jsonschema %s" % (sys.versi
   record "$combo: converge, re-run, check, remove" $rc $((SECONDS - start))
   cleanup_containers
 done
+
+# ---------------------------------------------------------------- an SDK that cannot work
+# docker 6.1.3 from pip next to current requests (2.32+) cannot reach any engine ("Not supported URL
+# scheme http+docker"). Every run, check mode included, must say so at once, naming the versions and
+# the fix: the host command (exit 1) and the module in check mode (failed, msg). Nothing is created.
+start=$SECONDS
+broken_sdk() {
+  local venv=$root/build/venv-sdk-broken out rc
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import docker, jsonschema, yaml; assert docker.__version__ == "6.1.3"' 2>/dev/null; then
+    rm -rf "$venv"
+    python3 -m venv "$venv" && "$venv/bin/python" -m pip install -q 'docker==6.1.3' requests urllib3 jsonschema pyyaml \
+      >"$scratch/pip-broken.log" 2>&1 || { tail -n 5 "$scratch/pip-broken.log"; return 1; }
+  fi
+  mkdir -p "$scratch/broken/conf.d"
+  printf '{"name": "%sbroken-sdk", "image": "dockerup/busybox:1", "command": "sleep 100"}\n' "$prefix" >"$scratch/broken/conf.d/a.json"
+  out=$("$venv/bin/python" "$root/bin/dockerup" --config /dev/null --cache "$scratch/broken/cache" --confdir "$scratch/broken/conf.d" --check 2>&1)
+  rc=$?
+  echo "command: exit $rc: $out"
+  [ $rc -eq 1 ] && grep -q "Docker SDK for Python 6.1.3 cannot send requests next to requests" <<<"$out" \
+    && grep -q "docker>=7.1" <<<"$out" || return 1
+  out=$(ANSIBLE_COLLECTIONS_PATH=$scratch/collections-${builder##*/} ANSIBLE_PYTHON_INTERPRETER=$venv/bin/python \
+    "$builder/bin/ansible" localhost -i "$here/inventory" -m dockerup.bootstrap.containers --check \
+    -a "confdir=$scratch/broken/conf.d cache=$scratch/broken/cache" 2>&1)
+  echo "module: $(grep -o '"msg": "[^"]*' <<<"$out" | head -n 1)"
+  grep -q 'FAILED' <<<"$out" && grep -q "Docker SDK for Python 6.1.3 cannot send requests" <<<"$out" || return 1
+  [ -z "$(docker ps -aq --filter "name=^/${prefix}broken-sdk")" ]
+}
+if [ "$status" -eq 0 ]; then
+  install_and_doc "$builder" >/dev/null 2>&1
+  broken_sdk
+  record "broken SDK (docker 6.1.3, current requests): a clear error, check mode too" $? $((SECONDS - start))
+fi
 
 echo
 echo "==== matrix summary"
