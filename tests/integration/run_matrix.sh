@@ -220,8 +220,11 @@ broken_sdk() {
   local venv=$root/build/venv-sdk-broken out rc
   if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import docker, jsonschema, yaml; assert docker.__version__ == "6.1.3"' 2>/dev/null; then
     rm -rf "$venv"
-    python3 -m venv "$venv" && "$venv/bin/python" -m pip install -q 'docker==6.1.3' requests urllib3 jsonschema pyyaml \
-      >"$scratch/pip-broken.log" 2>&1 || { tail -n 5 "$scratch/pip-broken.log"; return 1; }
+    if ! { python3 -m venv "$venv" && "$venv/bin/python" -m pip install -q 'docker==6.1.3' requests urllib3 jsonschema pyyaml \
+      >"$scratch/pip-broken.log" 2>&1; }; then
+      tail -n 5 "$scratch/pip-broken.log"
+      return 1
+    fi
   fi
   mkdir -p "$scratch/broken/conf.d"
   printf '{"name": "%sbroken-sdk", "image": "dockerup/busybox:1", "command": "sleep 100"}\n' "$prefix" >"$scratch/broken/conf.d/a.json"
