@@ -8,6 +8,7 @@ tool once, in a rotating order, so that all of them share the machine's load of 
   default        dockerup's default replacement, the port published by the app itself
   eager-proxy    dockerup `update.eager` behind nginx (dockerup/nginx:1) on a user-defined network
   rolling-proxy  two replicas sharing an alias (`aliases`), `update.rolling`, behind nginx
+  rolling-eager-proxy  the same replicas with `update.rolling` and `update.eager` (not in the default set)
   compose        `docker-compose up -d` (Debian's docker-compose 1.29), the port published
   docker_container  one `community.docker.docker_container` task (ansible-playbook), the port published
 
@@ -53,11 +54,14 @@ COMPOSE = shutil.which("docker-compose") or "/usr/bin/docker-compose"
 COMMAND = ("sh -c 'mkdir -p /srv/www && echo \"app $APP_VERSION\" > /srv/www/index.html "
            "&& exec httpd -f -p 80 -h /srv/www'")
 TOOLS = ("default", "eager-proxy", "rolling-proxy", "compose", "docker_container")
-PORTS = {"default": 39101, "eager-proxy": 39102, "rolling-proxy": 39103, "compose": 39104, "docker_container": 39105}
+EXTRA_TOOLS = ("rolling-eager-proxy",)
+PORTS = {"default": 39101, "eager-proxy": 39102, "rolling-proxy": 39103, "compose": 39104, "docker_container": 39105,
+         "rolling-eager-proxy": 39106}
 TITLES = {
     "default": "dockerup, default replacement, port published by the app",
     "eager-proxy": "dockerup, update.eager behind nginx",
     "rolling-proxy": "dockerup, 2 replicas (aliases), update.rolling behind nginx",
+    "rolling-eager-proxy": "dockerup, 2 replicas (aliases), update.rolling + eager behind nginx",
     "compose": "docker-compose 1.29 up -d, port published",
     "docker_container": "community.docker.docker_container task, port published",
 }
@@ -113,16 +117,17 @@ def dockerup_definitions(tool, version):
     if tool == "eager-proxy":
         name = PREFIX + "-eager-app"
         return [proxy(tool, name), app(name, version, network=NETWORK, update={"eager": True})]
-    alias = PREFIX + "-pool"
+    alias = "%s-%s-pool" % (PREFIX, tool.split("-proxy")[0])
+    update = {"rolling": True, "eager": tool == "rolling-eager-proxy"}
     return [proxy(tool, alias)] + [app("%s-%d" % (alias, i), version, network=NETWORK, aliases=[alias],
-                                       update={"rolling": True}) for i in (1, 2)]
+                                       update=update) for i in (1, 2)]
 
 
 def update_command(tool, version):
     """Write the tool's input for ``version``; return the command that applies it."""
     folder = os.path.join(WORK, tool)
     os.makedirs(folder, exist_ok=True)
-    if tool in ("default", "eager-proxy", "rolling-proxy"):
+    if tool in ("default", "eager-proxy", "rolling-proxy", "rolling-eager-proxy"):
         confdir = os.path.join(folder, "containers.d")
         os.makedirs(confdir, exist_ok=True)
         with open(os.path.join(confdir, "containers.json"), "w") as handle:
@@ -230,7 +235,7 @@ def table(rows, meta):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="availability benchmark (see the module docstring)")
     parser.add_argument("--updates", type=int, default=10, help="updates per tool (default 10)")
-    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of %s" % ",".join(TOOLS))
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated, of %s" % ",".join(TOOLS + EXTRA_TOOLS))
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--before", type=float, default=1.5)
     parser.add_argument("--after", type=float, default=2.5)
@@ -243,7 +248,7 @@ def main(argv=None):
         print(table(saved["summary"], saved["meta"]))
         return 0
     tools = [t for t in args.tools.split(",") if t]
-    unknown = set(tools) - set(TOOLS)
+    unknown = set(tools) - set(TOOLS + EXTRA_TOOLS)
     if unknown:
         parser.error("unknown tools: %s" % ", ".join(sorted(unknown)))
     started = time.time()
