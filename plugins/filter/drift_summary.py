@@ -76,6 +76,8 @@ def drift_summary(results):
             continue
         if entry["state"] in ("failed", "unreachable"):
             first = str(entry["message"]).splitlines()[0] if entry["message"] else entry["state"]
+            if first.startswith("Task failed: "):  # ansible-core 2.19's prefix: the host's own message follows
+                first = first[len("Task failed: "):]
             lines.append("%s: %s: %s" % (host, entry["state"].upper(), first))
         for change in entry["changes"]:
             lines.append("%s: %s %s: %s" % (host, change["action"], change["container"], "; ".join(change["reasons"])))

@@ -15,7 +15,7 @@ def test_one_line_per_host_and_change():
             {"container": "worker", "action": "update", "reasons": ["restart is 'no' on the live container, the definition says 'always'"]},
         ], "pending_updates": [{"image": "r/web:2", "containers": ["web"], "reason": "image update available"}]},
         "h1": {"changed": False, "actions": [], "pending_updates": []},
-        "h3": {"unreachable": True, "msg": "Failed to connect\nmore"},
+        "h3": {"unreachable": True, "msg": "Task failed: Failed to connect\nmore"},
         "h4": {"failed": True, "msg": "1 problem in container definitions; nothing was changed:\n- x", "actions": []},
         "h5": None,
     }
