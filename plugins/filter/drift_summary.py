@@ -67,9 +67,8 @@ def drift_summary(results):
     for entry in hosts.values():
         counts[entry["state"]] += 1
     counts["updates"] = sum(len(entry["updates"]) for entry in hosts.values())
-    lines = ["dockerup drift: %d host(s): %d in sync, %d with changes pending, %d failed, %d unreachable; "
-             "%d image update(s) available" % (len(hosts), counts["in_sync"], counts["drift"], counts["failed"],
-                                                counts["unreachable"], counts["updates"])]
+    head = "dockerup drift: %d host(s): %d in sync, %d with changes pending, %d failed, %d unreachable; %d image update(s) available"
+    lines = [head % (len(hosts), counts["in_sync"], counts["drift"], counts["failed"], counts["unreachable"], counts["updates"])]
     for host, entry in hosts.items():
         if entry["state"] == "in_sync":
             lines.append("%s: in sync" % host)

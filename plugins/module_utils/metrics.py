@@ -98,4 +98,3 @@ def write(path, status):
     """Render ``status`` and replace ``path`` atomically (mode 0644: node_exporter runs as another user)."""
     atomic_write(path, render(status, read_counters(path)))
     return path
-

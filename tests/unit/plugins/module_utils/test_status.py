@@ -114,8 +114,8 @@ def test_read_missing_and_garbage(tmp_path):
 
 
 def test_check_codes_and_lines():
-    ok = status.build(report.build_report([], ["web"], {"web": {"id": "1", "image": "i", "image_id": "s", "status": "running",
-                                                                 "ports": {}}}, [], {}), T0, T0 + 1, 0, interval=60)
+    web = {"id": "1", "image": "i", "image_id": "s", "status": "running", "ports": {}}
+    ok = status.build(report.build_report([], ["web"], {"web": web}, [], {}), T0, T0 + 1, 0, interval=60)
     code, lines = status.check(ok, T0 + 61, 180, "c/status.json")
     assert code == status.OK
     assert lines[0] == "dockerup OK: last run ok 1 min 0 s ago (2025-12-04T03:46:41Z, took 1.0 s, exit 0)"
