@@ -71,7 +71,7 @@ NGINX_CONF = """server {
     resolver 127.0.0.11 valid=1s ipv6=off;
     resolver_timeout 2s;
     proxy_next_upstream error timeout;
-    proxy_connect_timeout 3s;
+    proxy_connect_timeout %s;
     location / {
         set $app http://%s:80;
         proxy_pass $app;
@@ -100,10 +100,13 @@ def app(name, version, **extra):
     return definition
 
 
+CONNECT_TIMEOUT = ["3s"]  # nginx proxy_connect_timeout (--connect-timeout)
+
+
 def proxy(tool, upstream):
     conf = os.path.join(WORK, tool, "nginx.conf")
     with open(conf, "w") as handle:
-        handle.write(NGINX_CONF % upstream)
+        handle.write(NGINX_CONF % (CONNECT_TIMEOUT[0], upstream))
     return {"name": "%s-%s-proxy" % (PREFIX, tool), "image": PROXY_IMAGE, "network": NETWORK, "restart": "unless-stopped",
             "labels": {LABEL: "1"},
             "portMappings": [{"containerPort": 80, "hostPort": PORTS[tool], "hostIp": "127.0.0.1"}],
@@ -240,6 +243,7 @@ def main(argv=None):
     parser.add_argument("--before", type=float, default=1.5)
     parser.add_argument("--after", type=float, default=2.5)
     parser.add_argument("--keep", action="store_true", help="leave the containers running at the end")
+    parser.add_argument("--connect-timeout", default="3s", help="nginx proxy_connect_timeout of the proxies (default 3s)")
     parser.add_argument("--report", help="only print the tables of a saved JSON result")
     args = parser.parse_args(argv)
     if args.report:
@@ -247,6 +251,7 @@ def main(argv=None):
             saved = json.load(handle)
         print(table(saved["summary"], saved["meta"]))
         return 0
+    CONNECT_TIMEOUT[0] = args.connect_timeout
     tools = [t for t in args.tools.split(",") if t]
     unknown = set(tools) - set(TOOLS + EXTRA_TOOLS)
     if unknown:
@@ -274,7 +279,7 @@ def main(argv=None):
     finally:
         if not args.keep:
             cleanup()
-    meta = {"rate": args.rate, "before": args.before, "after": args.after, "updates": args.updates,
+    meta = {"rate": args.rate, "connect_timeout": args.connect_timeout, "before": args.before, "after": args.after, "updates": args.updates,
             "load_range": "%.1f-%.1f" % (min(loads), max(loads)) if loads else "?",
             "source": os.environ.get("BENCH_COLLECTION_SOURCE", "work tree"),
             "seconds": round(time.time() - started), "machine": platform.node(), "cpus": os.cpu_count(),

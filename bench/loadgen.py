@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A small bounded HTTP load generator for availability measurements (bench/availability.py and the
 integration tests).
 

@@ -10,10 +10,21 @@ STRATEGY: today (two renames, 1 s, stop), alias_stop (the chosen one), alias_dis
 network disconnect), alternate. Prints one JSON line. Creates and removes only containers labelled
 duz=1 (duz-app*, duz-proxy) and the network duz-net; the proxy listens on 127.0.0.1:39080.
 """
-import json, os, sys, threading, time
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+
+import docker
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import docker, loadgen
-api = docker.APIClient(version="auto")
+import loadgen  # noqa: E402  pylint: disable=wrong-import-position
+
+API = docker.APIClient(version="auto")
 WORK = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".work", "switch")
 CONF = """server {
     listen 80;
@@ -28,86 +39,150 @@ CONF = """server {
     }
 }
 """
-NET = "duz-net"; NAME = "duz-app"; PROXY = "duz-proxy"; PORT = 39080
+NET = "duz-net"
+NAME = "duz-app"
+PROXY = "duz-proxy"
+PORT = 39080
 IMAGE = "dockerup/busybox:1"
+LABEL = {"duz": "1"}
 
-def cmd(v):
-    return ["sh", "-c", "mkdir -p /tmp/www && echo %s > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www" % v]
 
-def create(name, v, aliases=None):
-    nc = api.create_networking_config({NET: api.create_endpoint_config(aliases=aliases)}) if aliases else None
-    c = api.create_container(IMAGE, command=cmd(v), name=name, labels={"duz": "1"},
-        host_config=api.create_host_config(network_mode=NET, init=True), networking_config=nc)
-    return c["Id"]
+def command(version):
+    return ["sh", "-c", "mkdir -p /tmp/www && echo %s > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www" % version]
+
+
+def create(name, version):
+    return API.create_container(IMAGE, command=command(version), name=name, labels=LABEL,
+                                host_config=API.create_host_config(network_mode=NET, init=True))["Id"]
+
 
 def aliases_of(cid):
-    return api.inspect_container(cid)["NetworkSettings"]["Networks"][NET].get("Aliases") or []
+    return API.inspect_container(cid)["NetworkSettings"]["Networks"][NET].get("Aliases") or []
 
-def wait_ready(cid, secs=1.0):
-    time.sleep(secs)
-    assert api.inspect_container(cid)["State"]["Status"] == "running"
 
-def setup(connect_timeout):
-    for c in api.containers(all=True, filters={"label": "duz=1"}):
-        api.remove_container(c["Id"], force=True)
-    if not api.networks(names=[NET]):
-        api.create_network(NET, driver="bridge")
-    os.makedirs(WORK, exist_ok=True)
-    with open(os.path.join(WORK, "site.conf"), "w") as handle:
-        handle.write(CONF.replace("CONNECT_TIMEOUT", connect_timeout))
-    cid = create(NAME, "v0"); api.start(cid)
-    p = api.create_container("dockerup/nginx:1", name=PROXY, labels={"duz": "1"}, ports=[80],
-        host_config=api.create_host_config(network_mode=NET, port_bindings={80: ("127.0.0.1", PORT)},
-            binds=["%s:/etc/nginx/conf.d/default.conf:ro" % os.path.join(WORK, "site.conf")]))
-    api.start(p["Id"]); time.sleep(1.5)
+def start_ready(cid, seconds=1.0):
+    API.start(cid)
+    time.sleep(seconds)
+    assert API.inspect_container(cid)["State"]["Status"] == "running"
 
-def current():
-    return api.inspect_container(NAME)["Id"]
-
-def today(v, D):
-    old = current(); new = create(NAME + "_new", v); api.start(new); wait_ready(new)
-    api.rename(old, NAME + "_old"); api.rename(new, NAME); time.sleep(1.0); api.stop(old, timeout=10); api.remove_container(old)
 
 def relink(cid, aliases):
-    api.disconnect_container_from_network(cid, NET)
-    api.connect_container_to_network(cid, NET, aliases=aliases)
+    API.disconnect_container_from_network(cid, NET)
+    API.connect_container_to_network(cid, NET, aliases=aliases)
 
-def alias_stop(v, D, old_with_alias_mode="stop"):
-    old = current(); had = NAME in aliases_of(old)
-    new = create(NAME + "_new", v); api.start(new); wait_ready(new)
-    relink(new, [NAME]); time.sleep(D)
-    if not had:
-        api.rename(old, NAME + "_old"); time.sleep(D); api.stop(old, timeout=10)
-    elif old_with_alias_mode == "stop":
-        api.stop(old, timeout=10); api.rename(old, NAME + "_old")
-    elif old_with_alias_mode == "disconnect":
-        api.disconnect_container_from_network(old, NET); time.sleep(D); api.stop(old, timeout=10); api.rename(old, NAME + "_old")
-    api.rename(new, NAME); api.remove_container(old)
 
-def alternate(v, D):
-    """old with alias: new by name only (renames: old keeps the alias over the gap); old without: new by alias."""
-    old = current(); had = NAME in aliases_of(old)
-    new = create(NAME + "_new", v); api.start(new); wait_ready(new)
-    if had:
-        api.rename(old, NAME + "_old"); api.rename(new, NAME); time.sleep(D); api.stop(old, timeout=10)
+def remove_ours():
+    for container in API.containers(all=True, filters={"label": "duz=1"}):
+        API.remove_container(container["Id"], force=True)
+
+
+def setup(connect_timeout):
+    remove_ours()
+    if not API.networks(names=[NET]):
+        API.create_network(NET, driver="bridge")
+    os.makedirs(WORK, exist_ok=True)
+    conf = os.path.join(WORK, "site.conf")
+    with open(conf, "w") as handle:
+        handle.write(CONF.replace("CONNECT_TIMEOUT", connect_timeout))
+    API.start(create(NAME, "v0"))
+    proxy = API.create_container("dockerup/nginx:1", name=PROXY, labels=LABEL, ports=[80], host_config=API.create_host_config(
+        network_mode=NET, port_bindings={80: ("127.0.0.1", PORT)}, binds=["%s:/etc/nginx/conf.d/default.conf:ro" % conf]))
+    API.start(proxy["Id"])
+    time.sleep(1.5)
+
+
+def today(version, _drain):
+    """What eager did before: two renames (the name resolves to nothing in between), 1 s, stop."""
+    old = API.inspect_container(NAME)["Id"]
+    new = create(NAME + "_new", version)
+    start_ready(new)
+    API.rename(old, NAME + "_old")
+    API.rename(new, NAME)
+    time.sleep(1.0)
+    API.stop(old, timeout=10)
+    API.remove_container(old)
+
+
+def alias_stop(version, drain, old_with_alias="stop"):
+    """The new one joins the name as an alias once ready; the old one leaves by a rename (no alias of its
+    own) and drains, or, holding the alias, by its graceful stop (or, alias_disc, by a disconnect)."""
+    old = API.inspect_container(NAME)["Id"]
+    had_alias = NAME in aliases_of(old)
+    new = create(NAME + "_new", version)
+    start_ready(new)
+    relink(new, [NAME])
+    time.sleep(drain)
+    if not had_alias:
+        API.rename(old, NAME + "_old")
+        time.sleep(drain)
+        API.stop(old, timeout=10)
+    elif old_with_alias == "stop":
+        API.stop(old, timeout=10)
+        API.rename(old, NAME + "_old")
     else:
-        relink(new, [NAME]); time.sleep(D); api.rename(old, NAME + "_old"); time.sleep(D); api.stop(old, timeout=10); api.rename(new, NAME)
-    api.remove_container(old)
+        API.disconnect_container_from_network(old, NET)
+        time.sleep(drain)
+        API.stop(old, timeout=10)
+        API.rename(old, NAME + "_old")
+    API.rename(new, NAME)
+    API.remove_container(old)
 
-STRATS = {"today": today, "alias_stop": alias_stop, "alias_disc": lambda v, D: alias_stop(v, D, "disconnect"), "alternate": alternate}
+
+def alternate(version, drain):
+    """Old holding the alias: the new one comes by name (two renames; the old one's alias covers the
+    moment between them). Old without: the new one comes by alias."""
+    old = API.inspect_container(NAME)["Id"]
+    had_alias = NAME in aliases_of(old)
+    new = create(NAME + "_new", version)
+    start_ready(new)
+    if had_alias:
+        API.rename(old, NAME + "_old")
+        API.rename(new, NAME)
+        time.sleep(drain)
+        API.stop(old, timeout=10)
+    else:
+        relink(new, [NAME])
+        time.sleep(drain)
+        API.rename(old, NAME + "_old")
+        time.sleep(drain)
+        API.stop(old, timeout=10)
+        API.rename(new, NAME)
+    API.remove_container(old)
+
+
+STRATEGIES = {
+    "today": today,
+    "alias_stop": alias_stop,
+    "alias_disc": lambda version, drain: alias_stop(version, drain, "disconnect"),
+    "alternate": alternate,
+}
+
+
+def main(argv):
+    strategy, updates, drain, connect_timeout = argv[0], int(argv[1]), float(argv[2]), argv[3]
+    setup(connect_timeout)
+    stop = threading.Event()
+    result = {}
+    durations = []
+    thread = threading.Thread(target=lambda: result.update(loadgen.run(PORT, 100, 1800, stop_event=stop)))
+    thread.start()
+    try:
+        time.sleep(2)
+        for index in range(1, updates + 1):
+            started = time.monotonic()
+            STRATEGIES[strategy]("v%d" % index, drain)
+            durations.append(round(time.monotonic() - started, 2))
+            time.sleep(0.5)
+        time.sleep(2)
+    finally:
+        stop.set()
+        thread.join()
+        remove_ours()
+    result.pop("bodies", None)
+    print(json.dumps(dict({"strategy": strategy, "updates": updates, "drain": drain, "connect_timeout": connect_timeout,
+                           "load": os.getloadavg(), "durations": durations}, **result)))
+    return 0
+
 
 if __name__ == "__main__":
-    strat, n, D, ct = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-    setup(ct)
-    stop = threading.Event(); res = {}
-    per = []
-    t = threading.Thread(target=lambda: res.update(loadgen.run(PORT, 100, 1800, stop_event=stop))); t.start()
-    time.sleep(2)
-    for i in range(1, n + 1):
-        t0 = time.monotonic(); STRATS[strat]("v%d" % i, D); per.append(round(time.monotonic() - t0, 2))
-        time.sleep(0.5)
-    time.sleep(2); stop.set(); t.join()
-    res.pop("bodies")
-    for c in api.containers(all=True, filters={"label": "duz=1"}):
-        api.remove_container(c["Id"], force=True)
-    print(json.dumps({"strategy": strat, "updates": n, "drain": D, "connect_timeout": ct, "load": os.getloadavg(), "durations": per, **res}))
+    sys.exit(main(sys.argv[1:]))

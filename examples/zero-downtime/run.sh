@@ -52,5 +52,7 @@ print("== load: %d requests in %.0f s, %d failed %s, longest gap without an answ
       % (r["requests"], r["seconds"], r["failed"], {k: v for k, v in r["counts"].items() if v and k != "ok"},
          r["longest_gap"], r["slowest"]))
 print("   pages seen: %s" % ", ".join(sorted({b.split()[1] for b in r["bodies"]}, key=int)))
+for failure in r["failures"][:10]:
+    print("   failed at %.2f s: %s %s" % tuple(failure))
 sys.exit(1 if r["failed"] else 0)
 PY
