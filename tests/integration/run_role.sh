@@ -31,6 +31,18 @@
 #        shrink      converge.yml -e role_test_shrink=true, then verify_shrink.yml: the role removes the
 #                    file it wrote for a container no longer listed, never the hand-written one
 #        clash       clash.yml: the role refuses to overwrite a file it did not write
+#        verify-status  verify_status.yml (after verify): `dockerup status` exits 0 on every host, status.json
+#                    readable by others, durole-2's metrics file (dockerup_metrics_file) written by the
+#                    sandboxed service: last run successful, containers counted
+#        rollout-*   examples/rollout.yml over the fleet (rollout_prepare.yml makes dockerup/web:2 and
+#                    dockerup/web:broken, an image whose entrypoint exits, on each host): the broken image
+#                    fails at the canary durole-1 and stops the rollout there (only durole-1 in the recap,
+#                    failed), verify_rollout.yml: every host, the canary included, still runs its very web
+#                    container of before; then the good image reaches every host
+#        drift       drift_prepare.yml stops the timers and changes web's restart policy on durole-2 by hand;
+#                    the collection's playbook dockerup.bootstrap.drift --check, with an extra host that does
+#                    not exist (drift_inventory.yml), ends with one summary: durole-2 would update web
+#                    (restart), three hosts in sync, one unreachable
 #      and that a secret env value of a definition appears in no output of the role (run with -v --diff);
 #   5. removes the fleet (containers durole-N, their /var/lib/docker volumes, network durole-net: only
 #      objects labelled io.dockerup.test-fleet=durole), also when a phase failed. The host image stays.
@@ -210,12 +222,89 @@ phase converge some converge.yml --diff -v
 phase idempotent none converge.yml -v
 phase check-again none converge.yml --check --diff -v
 phase verify any verify.yml
+phase verify-status any verify_status.yml
 phase shrink some converge.yml -e role_test_shrink=true --diff -v
 phase verify-shrink any verify_shrink.yml
 phase clash any clash.yml -v
 
+# ------------------------------------------------------------------ fleet operations (docs/monitoring.md)
+# finish NAME T0 PROBLEMS...: record the result of a phase that checks its own outcome.
+finish() {
+  local name=$1 t0=$2
+  shift 2
+  if [ $# -eq 0 ]; then
+    results+=("PASS  $name ($((SECONDS - t0)) s)")
+  else
+    results+=("FAIL  $name ($((SECONDS - t0)) s): $(IFS=';'; echo "$*")")
+    failed+=("$name")
+  fi
+}
+
+# rollout NAME stopped|reached IMAGE: examples/rollout.yml with the inventory's web on IMAGE. `stopped`: the
+# play fails at the canary, durole-1 (failed, rescued), and no other host appears in the recap; `reached`:
+# every host changed, none failed.
+rollout() {
+  local name=$1 want=$2 image=$3 log=$logs/$1.log status=0 t0=$SECONDS problems=() hosts
+  say "$name: ansible-playbook examples/rollout.yml, web on $image"
+  # shellcheck disable=SC2086  # word splitting of DOCKERUP_ROLE_ANSIBLE_ARGS is wanted
+  ansible-playbook -i "$target/inventory.yml" "$root/examples/rollout.yml" --diff -v -e rollout_ready_timeout=30 \
+    -e "{\"rollout_container\": \"{{ role_test_common[0] | combine({'image': '$image'}) }}\"}" \
+    ${DOCKERUP_ROLE_ANSIBLE_ARGS:-} 2>&1 | tee "$log" || status=$?
+  hosts=$(recap "$log" | awk '{print $1}' | xargs)
+  if [ "$want" = stopped ]; then
+    [ "$status" -ne 0 ] || problems+=("ansible-playbook exited 0, expected the canary to fail")
+    [ "$hosts" = "$prefix-1" ] || problems+=("hosts in the recap: '$hosts', expected only $prefix-1")
+    recap "$log" | grep -q "^$prefix-1 [0-9]* [0-9]* 0 1$" || problems+=("$prefix-1 did not fail")
+    grep -q "rollout of web stopped at $prefix-1, which keeps its previous container" "$log" \
+      || problems+=("the log does not say that the rollout stopped at $prefix-1")
+  else
+    [ "$status" -eq 0 ] || problems+=("ansible-playbook exited $status")
+    [ "$(recap "$log" | awk '$3 > 0 && $4 == 0 && $5 == 0' | wc -l)" -eq "$count" ] \
+      || problems+=("not every host changed without failing: $(recap "$log" | xargs)")
+  fi
+  finish "$name" "$t0" "${problems[@]}"
+}
+
+# drift: the collection's playbook dockerup.bootstrap.drift over the fleet and one host that does not
+# exist, in check mode; its JSON summary must name durole-2's drifted web and nothing else.
+drift() {
+  local log=$logs/drift.log report=$logs/drift.json status=0 t0=$SECONDS problems=()
+  say "drift: ansible-playbook dockerup.bootstrap.drift --check"
+  rm -f "$report"
+  # shellcheck disable=SC2086  # word splitting of DOCKERUP_ROLE_ANSIBLE_ARGS is wanted
+  ansible-playbook -i "$target/inventory.yml" -i "$target/drift_inventory.yml" dockerup.bootstrap.drift --check \
+    -e drift_hosts=dockerup_fleet -e "drift_report_file=$report" ${DOCKERUP_ROLE_ANSIBLE_ARGS:-} 2>&1 | tee "$log" || status=$?
+  [ "$status" -eq 0 ] || problems+=("ansible-playbook exited $status")
+  grep -q "dockerup drift: 5 host(s): 3 in sync, 1 with changes pending, 0 failed, 1 unreachable" "$log" \
+    || problems+=("no summary line for 5 hosts, 3 in sync, 1 drifted, 1 unreachable in the log")
+  "$python" - "$report" "$prefix" <<'PY' || problems+=("the JSON summary is not as expected (see above)")
+import json, sys
+report, prefix = json.load(open(sys.argv[1])), sys.argv[2]
+hosts = report["hosts"]
+want = {"%s-%d" % (prefix, n): "in_sync" for n in (1, 3, 4)}
+want.update({prefix + "-2": "drift", prefix + "-gone": "unreachable"})
+problems = ["%s: %s, expected %s" % (h, hosts.get(h, {}).get("state"), s) for h, s in want.items() if hosts.get(h, {}).get("state") != s]
+changes = hosts.get(prefix + "-2", {}).get("changes", [])
+if [(c["container"], c["action"]) for c in changes] != [("web", "update")] or "restart" not in " ".join(changes[0]["reasons"]):
+    problems.append("%s-2: changes %r, expected one update of web for its restart policy" % (prefix, changes))
+for problem in problems:
+    print("drift: " + problem, file=sys.stderr)
+sys.exit(1 if problems else 0)
+PY
+  finish drift "$t0" "${problems[@]}"
+}
+
+phase rollout-prepare any rollout_prepare.yml
+rollout rollout-broken stopped dockerup/web:broken
+phase verify-rollout-stopped any verify_rollout.yml -e role_test_rollout=stopped
+rollout rollout-good reached dockerup/web:2
+phase verify-rollout-done any verify_rollout.yml -e role_test_rollout=done
+phase drift-prepare any drift_prepare.yml
+drift
+
 secret=role-test-secret-5f3a9c0e
-leaks=$(grep -l -e "$secret" -e "$registry_password" "$logs"/{check,converge,idempotent,check-again,shrink,clash}.log || true)
+leaks=$(grep -l -e "$secret" -e "$registry_password" \
+  "$logs"/{check,converge,idempotent,check-again,shrink,clash,rollout-broken,rollout-good,drift}.log || true)
 if [ -n "$leaks" ]; then
   results+=("FAIL  secret: the env value of web or the registry password appears in $(echo "$leaks" | xargs)")
   failed+=(secret)
