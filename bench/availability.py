@@ -100,7 +100,7 @@ def app(name, version, **extra):
     return definition
 
 
-CONNECT_TIMEOUT = ["3s"]  # nginx proxy_connect_timeout (--connect-timeout)
+CONNECT_TIMEOUT = ["2s"]  # nginx proxy_connect_timeout (--connect-timeout)
 
 
 def proxy(tool, upstream):
@@ -243,7 +243,7 @@ def main(argv=None):
     parser.add_argument("--before", type=float, default=1.5)
     parser.add_argument("--after", type=float, default=2.5)
     parser.add_argument("--keep", action="store_true", help="leave the containers running at the end")
-    parser.add_argument("--connect-timeout", default="3s", help="nginx proxy_connect_timeout of the proxies (default 3s)")
+    parser.add_argument("--connect-timeout", default="2s", help="nginx proxy_connect_timeout of the proxies (default 2s)")
     parser.add_argument("--report", help="only print the tables of a saved JSON result")
     args = parser.parse_args(argv)
     if args.report:
