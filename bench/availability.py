@@ -81,7 +81,8 @@ NGINX_CONF = """server {
 
 
 def run(cmd, **kwargs):
-    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, **kwargs)
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                          check=kwargs.pop("check", False), **kwargs)
 
 
 def must(cmd, what, **kwargs):

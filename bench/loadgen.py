@@ -139,7 +139,7 @@ def run(port, rate, max_seconds, stop_file=None, path="/", timeout=5.0, threads=
                 return
             stop_event.wait(0.05)
 
-    pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
+    pool = [threading.Thread(target=worker, daemon=True) for _index in range(threads)]
     watch = threading.Thread(target=watcher, daemon=True)
     watch.start()
     for thread in pool:
@@ -168,7 +168,7 @@ def run(port, rate, max_seconds, stop_file=None, path="/", timeout=5.0, threads=
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--port", type=int, required=True, help="port on 127.0.0.1")
     parser.add_argument("--path", action="append", help="path to ask (repeat: asked in turn; default /)")
     parser.add_argument("--rate", type=float, default=100.0, help="requests a second (at most 500)")

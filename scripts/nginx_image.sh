@@ -20,6 +20,7 @@ work=$(mktemp -d /var/tmp/dockerup-nginx.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # The default site is dropped (the operator's conf.d file is the only server); logs go to the
 # container's stdout/stderr; the package's postinst cannot start a service inside the chroot.
+# shellcheck disable=SC2016  # "$1" is the hooks' own argument (the chroot), expanded by mmdebstrap's shell
 mmdebstrap --quiet --mode=root --variant=minbase --include=nginx-light \
   --customize-hook='rm -f "$1"/etc/nginx/sites-enabled/default' \
   --customize-hook='ln -sf /dev/stdout "$1"/var/log/nginx/access.log; ln -sf /dev/stderr "$1"/var/log/nginx/error.log' \
