@@ -300,3 +300,19 @@ def test_status_command_codes(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:
         cli.main(["status", "--bogus"])
     assert exited.value.code == status.UNKNOWN
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian package prometheus) is not installed")
+@pytest.mark.parametrize("doc", ["docs/monitoring.md", "docs/hosts.md"])
+def test_promtool_accepts_the_documented_alerting_rules(doc, tmp_path):
+    import re
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")
+    text = open(os.path.join(root, doc), encoding="utf-8").read()
+    blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    rules = [block for block in blocks if block.lstrip("# ").find("groups:") >= 0]
+    assert rules, "no alerting rules in %s" % doc
+    for number, block in enumerate(rules):
+        path = tmp_path / ("rules-%d.yml" % number)
+        path.write_text(block)
+        checked = subprocess.run(["promtool", "check", "rules", str(path)], capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
