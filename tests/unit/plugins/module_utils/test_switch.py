@@ -144,3 +144,31 @@ def test_default_replacement_without_aliases_is_unchanged(monkeypatch):
     replace(api, monkeypatch)
     assert api.calls == [("stop", "old"), ("rename", "old", "app_dockerup_old_old"), ("create", "app", False),
                          ("start", "new"), ("remove", "old")]
+
+
+def recover(api, target_name, status="running", live_aliases=("new",), **fields):
+    """``_recover`` of container "new", left as ``target_name`` with ``live_aliases`` on the network."""
+    raw = dict({"name": "app", "image": "img:1", "network": NETWORK}, **fields)
+    definition = schema.validate([(raw, "inline[0]", "inline")])[0]
+    api.containers["new"] = {"name": target_name, "status": status, "aliases": list(live_aliases)}
+    applier = apply.Applier(api, Observed(), "default", 60)
+    applier._recover({"action": "recover", "container": "app", "definition": definition,  # pylint: disable=protected-access
+                      "target": {"id": "new", "name": target_name, "status": status}})
+
+
+def test_recovered_new_container_gets_the_aliases_it_was_about_to_get():
+    api = RecordingApi()
+    recover(api, "app_dockerup_new_old", live_aliases=["new"], aliases=["pool"], update={"rolling": True})
+    assert api.calls == [("disconnect", "new", NETWORK), ("connect", "new", NETWORK, ("pool",)), ("rename", "new", "app")]
+
+
+def test_recovered_new_container_that_has_its_aliases_is_only_renamed():
+    api = RecordingApi()
+    recover(api, "app_dockerup_new_old", live_aliases=["new", "app"], update={"eager": True})
+    assert api.calls == [("rename", "new", "app")]
+
+
+def test_recovered_old_container_is_only_renamed():
+    api = RecordingApi()
+    recover(api, "app_dockerup_old_old", status="exited", live_aliases=["old"], aliases=["pool"])
+    assert api.calls == [("rename", "new", "app")]
