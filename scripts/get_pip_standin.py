@@ -17,10 +17,15 @@ What it does:
    CERTIFICATE_VERIFY_FAILED;
 3. run ``python -m pip install -q`` with the remaining arguments (PyPI is reachable);
 4. uninstall setuptools if ``--no-setuptools`` was asked (ensurepip installs it on Python < 3.12).
+
+When ``get_pip_standin.cert`` beside this file names a CA bundle (``scripts/qa.sh`` writes it from
+``PIP_CERT``), the venv gets a ``pip.conf`` with ``cert`` set to it first: older ansible-test releases
+run pip with a cleared environment, where ``PIP_CERT`` would not reach it.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -46,6 +51,13 @@ def run(argv: list[str], quiet: bool = False) -> None:
 def main(args: list[str]) -> None:
     """Bootstrap pip offline, then install the requested packages."""
     pip_args = [arg for arg in args if arg not in DROPPED_OPTIONS]
+    cert_note = os.path.join(os.path.dirname(os.path.abspath(__file__)), "get_pip_standin.cert")
+    if os.path.isfile(cert_note):
+        with open(cert_note, encoding="utf-8") as handle:
+            cert = handle.read().strip()
+        if os.path.isfile(cert):
+            with open(os.path.join(sys.prefix, "pip.conf"), "w", encoding="utf-8") as handle:
+                handle.write("[global]\ncert = %s\n" % cert)
 
     run(["-m", "ensurepip", "--upgrade", "--default-pip"], quiet=True)
     run(["-m", "pip", "install", "-q"] + pip_args)

@@ -168,6 +168,15 @@ EOF
     cp "$standin" ~/.ansible/test/cache/"get_pip_$version.py"
   done
 done
+# A CA bundle given to pip only through the environment (PIP_CERT, as in a container whose proxy has its
+# own CA, without /etc/pip.conf) does not reach the pip runs of older ansible-test releases, which clear
+# the environment: the stand-in writes it into each venv's own pip.conf (see get_pip_standin.py).
+pip_cert=${PIP_CERT:-${REQUESTS_CA_BUNDLE:-${SSL_CERT_FILE:-}}}
+if [ -n "$pip_cert" ] && [ -f "$pip_cert" ]; then
+  printf '%s\n' "$pip_cert" >~/.ansible/test/cache/get_pip_standin.cert
+else
+  rm -f ~/.ansible/test/cache/get_pip_standin.cert
+fi
 
 status=0
 summary=()
