@@ -270,6 +270,12 @@ rollout() {
 drift() {
   local log=$logs/drift.log report=$logs/drift.json status=0 t0=$SECONDS problems=()
   say "drift: ansible-playbook dockerup.bootstrap.drift --check"
+  if ! command -v ssh >/dev/null 2>&1; then  # the unreachable host of drift_inventory.yml is an SSH host
+    say "drift: apt-get install openssh-client (the controller has no ssh)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-client >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-client >/dev/null; } \
+      || problems+=("could not install openssh-client")
+  fi
   rm -f "$report"
   # shellcheck disable=SC2086  # word splitting of DOCKERUP_ROLE_ANSIBLE_ARGS is wanted
   ansible-playbook -i "$target/inventory.yml" -i "$target/drift_inventory.yml" dockerup.bootstrap.drift --check \
