@@ -40,7 +40,7 @@ _value:
   type: dict
 """
 
-CONTAINER_ACTIONS = ("recover", "remove", "create", "replace", "update", "start", "rollback")
+from ansible_collections.dockerup.bootstrap.plugins.module_utils.status import CONTAINER_ACTIONS
 
 
 def _host_entry(result):

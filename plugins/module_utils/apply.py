@@ -437,43 +437,34 @@ class Applier:
         temporary = "%s_dockerup_new_%s" % (name, old["id"][:12])
         was_running = old["status"] in ("running", "restarting")
         network = dockerspec.user_network(definition)
-        state = {"new": None, "aside": False, "stopped": False}
+        # Eager, or with aliases: the new container starts under a temporary name and in no alias, and
+        # takes them once ready (aliases need a user-defined network: the schema says so).
+        staged = definition["eager"] or bool(definition["aliases"])
+        state = {"new": None, "aside": False}
         carried = self._carried_volumes(old, definition)
         try:
-            if definition["eager"]:
-                state["new"] = self._create(definition, carried, name=temporary, aliases=[] if network else None)
-                self.api.start(state["new"])
-                self._run_exec(state["new"], definition)
-                self.wait_ready(state["new"], definition)
-                checkpoint("ready")
-                if network:
-                    self._switch(old, state, definition, network, aside, was_running)
-                else:
-                    self.api.rename(old["id"], aside)
-                    state["aside"] = True
-                    self.api.rename(state["new"], name)
-                    if was_running:
-                        self._pause(definition["drain_seconds"], "%s: the old container drains" % name)
-                        catch(self._stop, old)  # it is replaced already; a failed stop is cleaned up below
-            else:
+            if not definition["eager"]:
                 if was_running:
                     self._stop(old)
-                    state["stopped"] = True
-                self.api.rename(old["id"], aside)
-                state["aside"] = True
-                aliased = bool(network and definition["aliases"])
-                state["new"] = self._create(definition, carried, name=temporary if aliased else None, aliases=[] if aliased else None)
-                self.api.start(state["new"])
-                self._run_exec(state["new"], definition)
-                self.wait_ready(state["new"], definition)
-                if aliased:
-                    checkpoint("ready")
-                    self._relink(state["new"], definition, network, self.aliases_for(definition))
-                    checkpoint("alias")
-                    self.api.rename(state["new"], name)
-                    # Proxies learn the new address before anything else changes (the next rolling
-                    # replacement stops another replica of the alias).
-                    self._pause(definition["drain_seconds"], "%s: the proxy learns the new container" % name)
+                self._set_aside(old, aside, state)
+            self._start_ready(state, definition, carried, temporary if staged else None)
+            if staged:
+                checkpoint("ready")
+            if definition["eager"] and network:
+                self._switch(old, state, definition, network, aside, was_running)
+            elif definition["eager"]:
+                self._set_aside(old, aside, state)
+                self.api.rename(state["new"], name)
+                if was_running:
+                    self._pause(definition["drain_seconds"], "%s: the old container drains" % name)
+                    catch(self._stop, old)  # it is replaced already; a failed stop is cleaned up below
+            elif staged:
+                self._relink(state["new"], definition, network, self.aliases_for(definition))
+                checkpoint("alias")
+                self.api.rename(state["new"], name)
+                # Proxies learn the new address before anything else changes (the next rolling
+                # replacement stops another replica of the alias).
+                self._pause(definition["drain_seconds"], "%s: the proxy learns the new container" % name)
         except ENGINE_ERRORS:
             if state["new"]:
                 catch(self.api.remove_container, state["new"], v=False, force=True)
@@ -489,6 +480,18 @@ class Applier:
             self.api.remove_container(old["id"], v=False, force=True)  # stopped already (its volumes stay)
         except NotFound:
             pass
+
+    def _start_ready(self, state, definition, carried, name):
+        """Create the new container (under ``name``, or the definition's; in no alias), start it, run its
+        ``exec`` commands and wait until it is ready. ``state["new"]`` names it from its creation on."""
+        state["new"] = self._create(definition, carried, name=name, aliases=[])
+        self.api.start(state["new"])
+        self._run_exec(state["new"], definition)
+        self.wait_ready(state["new"], definition)
+
+    def _set_aside(self, old, aside, state):
+        self.api.rename(old["id"], aside)
+        state["aside"] = True
 
     @staticmethod
     def aliases_for(definition):
@@ -516,24 +519,20 @@ class Applier:
         """
         name = definition["name"]
         drain = definition["drain_seconds"]
+        self._relink(state["new"], definition, network, self.aliases_for(definition))
         if not was_running:
-            self._relink(state["new"], definition, network, self.aliases_for(definition))
-            self.api.rename(old["id"], aside)
-            state["aside"] = True
+            self._set_aside(old, aside, state)
             self.api.rename(state["new"], name)
             return
-        self._relink(state["new"], definition, network, self.aliases_for(definition))
         checkpoint("alias")
         self._pause(drain, "%s: the proxy learns the new container" % name)
         own = old["id"][:12]
         aliased = [a for a in self._aliases(old["id"], network) if a not in (own, old["id"])]
-        self.api.rename(old["id"], aside)
-        state["aside"] = True
+        self._set_aside(old, aside, state)
         checkpoint("aside")
         if not aliased:
             self._pause(drain, "%s: the old container drains" % name)
         self._stop(old)
-        state["stopped"] = True
         checkpoint("stopped")
         self.api.rename(state["new"], name)
         checkpoint("renamed")

@@ -35,25 +35,42 @@ class InputError(ValueError):
     """The input is beyond a limit or cannot be parsed. The text quotes nothing of the input."""
 
 
-def read_file(path, limit=MAX_FILE_BYTES):
-    """The bytes of a regular file of at most ``limit`` bytes. Never blocks on a FIFO or a device.
+class TooLarge(InputError):
+    """The input is larger than its limit."""
 
-    Raises InputError for what is not a regular file or is too large, OSError when it cannot be read.
+
+class NotJSON(InputError):
+    """The text is not JSON (a syntax error, not a limit)."""
+
+
+def read_file(path, limit=MAX_FILE_BYTES, devices=False):
+    """The bytes of a regular file (with ``devices``, also a character device such as /dev/null) of at
+    most ``limit`` bytes. Never blocks on a FIFO or a device.
+
+    Raises InputError for what is not such a file, TooLarge beyond ``limit``, OSError when it cannot be read.
     """
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(mode) or (devices and stat.S_ISCHR(mode))):
             raise InputError("not a regular file")
-        if info.st_size > limit:
-            raise InputError("more than the limit of %d bytes (%d bytes)" % (limit, info.st_size))
         with os.fdopen(os.dup(fd), "rb") as handle:
             data = handle.read(limit + 1)
     finally:
         os.close(fd)
     if len(data) > limit:
-        raise InputError("more than the limit of %d bytes" % limit)
+        raise TooLarge("more than the limit of %d bytes" % limit)
     return data
+
+
+def read_text(path, limit=MAX_FILE_BYTES, devices=False):
+    """The UTF-8 text of ``path``, read as ``read_file`` does."""
+    return decode(read_file(path, limit, devices))
+
+
+def read_json(path, limit=MAX_FILE_BYTES):
+    """The JSON document in ``path``, read as ``read_file`` does and checked as ``parse_json`` does."""
+    return parse_json(read_text(path, limit))
 
 
 def decode(data):
@@ -69,7 +86,7 @@ def parse_json(text):
     except RecursionError:
         raise InputError("nested deeper than %d levels" % MAX_DEPTH)
     except ValueError as exc:  # the message gives line and column, never the text
-        raise InputError("not valid JSON: %s" % exc)
+        raise NotJSON("not valid JSON: %s" % exc)
     check_shape(document)
     return document
 
@@ -95,9 +112,9 @@ def parse_yaml(text):
         mark = exc.problem_mark or exc.context_mark
         where = " (line %d, column %d)" % (mark.line + 1, mark.column + 1) if mark else ""
         raise InputError("not valid YAML: %s%s" % (exc.problem or exc.context or "syntax error", where))
+    except InputError:
+        raise
     except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
-        if isinstance(exc, InputError):
-            raise
         raise InputError("not valid YAML: %s" % type(exc).__name__)
     check_shape(document)
     return document
@@ -194,6 +211,7 @@ class _Connection(http.client.HTTPConnection):
     def __init__(self, host, port, deadline):
         super().__init__(host, port, timeout=max(0.001, deadline - time.monotonic()))
         self._deadline = deadline
+        self.raw_sock = None  # the real socket, closed by http_request (see _Deadline.close)
 
     def connect(self):
         super().connect()
@@ -208,7 +226,6 @@ def http_request(method, url, headers, deadline, limit=MAX_FILE_BYTES):
     if parts.scheme != "http":
         raise OSError("only http:// is supported for %s" % url)
     connection = _Connection(parts.hostname, parts.port, deadline)
-    connection.raw_sock = None
     try:
         connection.request(method, parts.path or "/", headers=headers)
         response = connection.getresponse()

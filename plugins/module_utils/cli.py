@@ -31,10 +31,7 @@ from .errors import DockerupError, Interrupted
 VERSION = "0.1.0"
 DEFAULT_CONFIG = "/etc/dockerup/dockerup.conf"
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_PENDING = 2
-EXIT_INTERRUPTED = 130
+EXIT_OK, EXIT_ERROR, EXIT_PENDING, EXIT_INTERRUPTED = status.EXIT_OK, status.EXIT_ERROR, status.EXIT_PENDING, status.EXIT_INTERRUPTED
 
 # key -> (type, default). Types: "str", "bool", "int", "path".
 CONFIG_KEYS = {
@@ -100,11 +97,7 @@ def parse_config(text, path="<config>"):
 
 def read_config(path, required):
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(bounded.MAX_FILE_BYTES + 1)
-        if len(data) > bounded.MAX_FILE_BYTES:
-            raise ConfigError("%s: more than the limit of %d bytes" % (path, bounded.MAX_FILE_BYTES))
-        return parse_config(bounded.decode(data), path)
+        return parse_config(bounded.read_text(path, devices=True), path)  # /dev/null: no config
     except bounded.InputError as exc:
         raise ConfigError("%s: %s" % (path, exc))
     except FileNotFoundError:
@@ -258,13 +251,7 @@ def run_once(values, interrupted, progress):
 
 
 def exit_code(result, values):
-    if result["errors"]:
-        return EXIT_ERROR
-    if result.get("interrupted"):
-        return EXIT_INTERRUPTED
-    if values["check"] and result["actions"]:
-        return EXIT_PENDING
-    return EXIT_OK
+    return status.exit_code(result, values["check"])
 
 
 def _internal_error(exc):

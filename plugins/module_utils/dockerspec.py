@@ -71,12 +71,6 @@ def repository(ref):
     return name
 
 
-def on_docker_hub(ref):
-    """True when an image reference names Docker Hub (no registry host in its first component)."""
-    first = ref.split("/", 1)[0]
-    return "/" not in ref or not ("." in first or ":" in first or first == "localhost")
-
-
 def labels_for(definition, scope, dependency_ids=None):
     labels = dict(definition["labels"])
     labels.update(
@@ -116,8 +110,7 @@ def restart_policy(definition):
 
 def user_network(definition):
     """The definition's user-defined network (where DNS names and aliases exist), or None."""
-    network = definition["network"]
-    return None if network in schema.BUILTIN_NETWORKS or network.startswith("container:") else network
+    return schema.user_network(definition["network"])
 
 
 def create_args(api, definition, scope, carried_volumes=None, dependency_ids=None, aliases=None):

@@ -13,13 +13,13 @@ from __future__ import annotations
 import re
 
 from . import bounded
-from .status import atomic_write
+from .sources import atomic_write
+from .status import CONTAINER_ACTIONS
 
 MAX_BYTES = 256 * 1024  # a metrics file read back for its counters (ours is about 4 KiB)
 
 # Every action the engine reports (plan and apply), so that each series exists from the first run.
-ACTIONS = ("network", "build", "pull", "volume", "recover", "remove", "remove_volume", "create", "replace",
-           "update", "start", "rollback")
+ACTIONS = ("network", "build", "pull", "volume", "remove_volume") + CONTAINER_ACTIONS
 OUTCOMES = ("ok", "failed", "interrupted")
 STATES = ("listed", "running", "failed")
 COUNTERS = ("dockerup_actions_total", "dockerup_action_errors_total", "dockerup_runs_total")
@@ -30,7 +30,7 @@ _SAMPLE = re.compile(r'^(dockerup_[a-z_]+_total)\{(action|outcome)="([a-z_]+)"\}
 def read_counters(path):
     """``{(metric, label value): value}`` of the counters in an earlier file; {} when there is none."""
     try:
-        text = bounded.decode(bounded.read_file(path, MAX_BYTES))
+        text = bounded.read_text(path, MAX_BYTES)
     except (OSError, ValueError):
         return {}
     counters = {}
@@ -78,9 +78,7 @@ def render(status, counters=None):
            [("", status["exit_code"])])
     family("dockerup_containers", "gauge",
            "Containers of the last run: listed by the definitions, running after it, failed to converge.",
-           [('{state="listed"}', len(containers.get("listed") or [])),
-            ('{state="running"}', len(containers.get("running") or [])),
-            ('{state="failed"}', len(containers.get("failed") or {}))])
+           [('{state="%s"}' % state, len(containers.get(state) or ())) for state in STATES])
     actions = sorted(set(ACTIONS) | {label for (name, label) in counters if name != "dockerup_runs_total"})
     family("dockerup_actions_total", "counter", "Actions dockerup carried out, by action, since this file was created.",
            [('{action="%s"}' % action, counters.get(("dockerup_actions_total", action), 0)) for action in actions])

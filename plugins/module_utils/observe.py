@@ -171,10 +171,7 @@ def observe(api, definitions, scope, pull_default, auth=None, prune_volumes=Fals
     for ref, info in zip(check, pool_map(lambda ref: _registry_digest(api, ref, auth), check)):
         observed.registry[ref] = info
 
-    wanted_networks = {
-        d["network"] for d in definitions
-        if d["network"] not in schema.BUILTIN_NETWORKS and not d["network"].startswith("container:")
-    }
+    wanted_networks = {d["network"] for d in definitions if schema.user_network(d["network"])}
     if wanted_networks:
         found = api.networks(names=sorted(wanted_networks))
         observed.networks = {n["Name"] for n in found} & wanted_networks

@@ -176,7 +176,7 @@ def _plan_builds(plan, definitions, observed):
 
 def _plan_networks(plan, definitions, observed):
     for network in sorted({d["network"] for d in definitions}):
-        if network in schema.BUILTIN_NETWORKS or network.startswith("container:") or network in observed.networks:
+        if not schema.user_network(network) or network in observed.networks:
             continue
         users = sorted(d["name"] for d in definitions if d["network"] == network)
         plan.add("network", ", ".join(users), ["network %r does not exist; created with our label" % network], network=network)

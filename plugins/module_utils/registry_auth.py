@@ -25,12 +25,12 @@ registry and where its credentials came from, never a user name, password or tok
 from __future__ import annotations
 
 import copy
-import json
 import os
 import shutil
 import threading
 import time
 
+from . import bounded
 from .errors import DockerupError
 
 INDEX_NAME = "docker.io"  # as docker.auth spells them
@@ -73,15 +73,14 @@ def docker_config_path():
 def read_config(path, cap=CONFIG_CAP):
     """A config file as a dict; None when it does not exist. OSError/ValueError say why it cannot be used."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(cap + 1)
+        data = bounded.read_file(path, cap)
     except FileNotFoundError:
         return None
-    if len(data) > cap:
+    except bounded.TooLarge:
         raise ValueError("larger than %d KiB" % (cap >> 10))
     try:
-        config = json.loads(data.decode("utf-8")) if data.strip() else {}
-    except (UnicodeDecodeError, ValueError):
+        config = bounded.parse_json(bounded.decode(data)) if data.strip() else {}
+    except bounded.InputError:
         raise ValueError("not JSON")
     if not isinstance(config, dict):
         raise ValueError("not a JSON object")

@@ -214,6 +214,11 @@ DEFAULT_MIN_READY_SECONDS = 2
 DEFAULT_DRAIN_SECONDS = 2
 MAX_DURATION = 9223372036  # seconds: the Engine API counts durations in int64 nanoseconds
 BUILTIN_NETWORKS = ("bridge", "host", "none")
+
+
+def user_network(network):
+    """``network`` when it is a user-defined network (where DNS names and aliases exist), else None."""
+    return None if network in BUILTIN_NETWORKS or network.startswith("container:") else network
 _MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 _RESTART_NAMES = {"never": "no"}
 
@@ -358,7 +363,7 @@ def _check_semantics(raw):
         problems.append("portMappings: ports cannot be published with network %r (Docker would ignore them)" % network)
     if network == "container:" or network == "container:" + raw["name"]:
         problems.append("network: %r must name another container" % network)
-    if raw.get("aliases") and (network in BUILTIN_NETWORKS or network.startswith("container:")):
+    if raw.get("aliases") and not user_network(network):
         problems.append("aliases: network aliases need a user-defined network (network is %r)" % network)
     if raw.get("update", {}).get("eager"):
         for index, port in enumerate(raw.get("portMappings", [])):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import sys
 
 from .errors import DockerupError
 
@@ -52,17 +53,18 @@ def _text(version):
 
 def check():
     """DockerupError when docker-py is missing, too old, or cannot send a request next to the
-    installed requests/urllib3. Costs two directory listings, except for suspect combinations."""
+    installed requests/urllib3. Costs one directory listing for docker 7.1 or later; requests and
+    urllib3 are looked up only for older ones, and suspect combinations probed."""
     if _checked:
         return
-    docker, requests, urllib3 = version_of("docker"), version_of("requests"), version_of("urllib3")
+    docker = version_of("docker")
     if docker is None:
-        raise DockerupError("the Docker SDK for Python (docker) is not installed for %s: %s" % (_python(), FIX))
+        raise DockerupError("the Docker SDK for Python (docker) is not installed for %s: %s" % (sys.executable or "this Python", FIX))
     if docker and docker < MINIMUM:
         raise DockerupError("the Docker SDK for Python %s is older than the minimum %s: %s" % (_text(docker), _text(MINIMUM), FIX))
-    suspect = docker and docker < (7, 1) and ((requests or ()) >= (2, 32) or (urllib3 or ()) >= (2,))
-    if suspect:
-        problem = probe()
+    if docker and docker < (7, 1):
+        requests, urllib3 = version_of("requests"), version_of("urllib3")
+        problem = probe() if (requests or ()) >= (2, 32) or (urllib3 or ()) >= (2,) else None
         if problem:
             raise DockerupError(
                 "the Docker SDK for Python %s cannot send requests next to requests %s and urllib3 %s (%s): %s"
@@ -85,8 +87,3 @@ def probe():
             return text.split(": ", 1)[-1] if "Not supported URL scheme" in text else text
         return None
     return None
-
-
-def _python():
-    import sys  # pylint: disable=import-outside-toplevel
-    return sys.executable or "this Python"

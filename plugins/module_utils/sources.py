@@ -151,8 +151,10 @@ def _parse_user_data(text):
         return {"containers": []}, None
     try:
         document = bounded.parse_json(text)
+    except bounded.NotJSON:
+        return None, "user-data is not JSON"
     except bounded.InputError as exc:
-        return None, "user-data is %s" % ("not JSON" if str(exc).startswith("not valid JSON") else exc)
+        return None, "user-data is %s" % exc
     if not isinstance(document, dict) or "containers" not in document:
         return None, "user-data has no \"containers\" list"
     return document, None
@@ -180,10 +182,10 @@ def _read_user_data(sources, endpoint, cache):
 
 
 def _read_cached(path):
-    if not path or not os.path.isfile(path):
+    if not path:
         return None
     try:
-        document = bounded.parse_json(bounded.decode(bounded.read_file(path)))
+        document = bounded.read_json(path)
     except (OSError, ValueError):
         return None
     return document if isinstance(document, dict) and "containers" in document else None
@@ -197,15 +199,33 @@ def store_user_data(cache, text):
 def write_cache_file(cache, name, text):
     """Write ``name`` in the cache dir by atomic replace (mode 0600: user-data may hold secrets)."""
     os.makedirs(cache, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache, prefix="." + name + ".")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, os.path.join(cache, name))
+    atomic_write(os.path.join(cache, name), text, 0o600)
 
 
 def read_cache_file(cache, name):
     """The text of ``name`` in the cache dir, or None when it cannot be read."""
     try:
-        return bounded.decode(bounded.read_file(os.path.join(cache, name)))
+        return bounded.read_text(os.path.join(cache, name))
     except (OSError, ValueError):
         return None
+
+
+def atomic_write(path, text, mode=0o644):
+    """Write ``path`` by a rename of a temporary file in the same directory: a reader sees the old file or
+    the new one, never a part. The temporary name starts with a dot and does not end like ``path``
+    (node_exporter's textfile collector reads only ``*.prom``)."""
+    directory, name = os.path.split(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 
-from . import bounded
+from . import bounded, sources
 
 FILE = "status.json"
 FORMAT = 1
@@ -29,11 +28,27 @@ STATE_NAMES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNK
 CONTAINER_ACTIONS = ("recover", "remove", "create", "replace", "update", "start", "rollback")
 
 
-def outcome_of(exit_code):
+# Exit codes of a run of the host command (the module reports the same in its status).
+EXIT_OK, EXIT_ERROR, EXIT_PENDING, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def exit_code(result, check_mode):
+    """The exit code of a run that produced the report ``result``: 1 when a container failed, 130 when it
+    was interrupted, 2 in check mode with changes pending, else 0."""
+    if result["errors"]:
+        return EXIT_ERROR
+    if result.get("interrupted"):
+        return EXIT_INTERRUPTED
+    if check_mode and result["actions"]:
+        return EXIT_PENDING
+    return EXIT_OK
+
+
+def outcome_of(code):
     """``ok`` for 0 (and 2: --check with changes pending), ``interrupted`` for 130, else ``failed``."""
-    if exit_code in (0, 2):
+    if code in (EXIT_OK, EXIT_PENDING):
         return "ok"
-    if exit_code == 130:
+    if code == EXIT_INTERRUPTED:
         return "interrupted"
     return "failed"
 
@@ -97,34 +112,13 @@ def build(result, started, finished, exit_code, error=None, check_mode=False, in
     return document
 
 
-def atomic_write(path, text, mode=0o644):
-    """Write ``path`` by a rename of a temporary file in the same directory: a reader sees the old file or
-    the new one, never a part. The temporary name starts with a dot and does not end like ``path``
-    (node_exporter's textfile collector reads only ``*.prom``)."""
-    directory, name = os.path.split(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)  # readable by monitoring agents (no secrets: no env values)
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def path_in(cache):
     return os.path.join(cache, FILE)
 
 
 def write(cache, document):
     os.makedirs(cache, exist_ok=True)
-    atomic_write(path_in(cache), json.dumps(document, indent=1, sort_keys=True) + "\n")
+    sources.atomic_write(path_in(cache), json.dumps(document, indent=1, sort_keys=True) + "\n")
 
 
 def read(cache):

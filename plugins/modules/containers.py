@@ -434,7 +434,7 @@ def main():
         module.fail_json(msg=message, exception=traceback.format_exc(), changed=False, actions=[], listed=[], containers={},
                          errors={}, pending_updates=[], status=failed_status(message), invocation=invocation)
 
-    code = 1 if result["errors"] else 2 if module.check_mode and result["actions"] else 0
+    code = run_status.exit_code(result, module.check_mode)
     result["status"] = run_status.build(result, started, time.time(), code, check_mode=module.check_mode)
 
     for warning in result.pop("warnings"):
