@@ -532,7 +532,7 @@ class Applier:
         checkpoint("aside")
         if not aliased:
             self._pause(drain, "%s: the old container drains" % name)
-        self._stop(old)
+        catch(self._stop, old)  # the new one serves already; the caller removes the old one by force
         checkpoint("stopped")
         self.api.rename(state["new"], name)
         checkpoint("renamed")

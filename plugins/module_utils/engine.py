@@ -87,7 +87,7 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
             with (interruptible or contextlib.nullcontext)():
                 found = sources.read_sources(containers, confdir, user_data, user_data_endpoint, cache)
                 digest = schema.input_digest(found.entries)
-                trusted = not found.problems and (sources.read_cache_file(cache, VALIDATED_FILE) or "").strip() == digest
+                trusted = bool(digest) and not found.problems and (sources.read_cache_file(cache, VALIDATED_FILE) or "").strip() == digest
                 definitions = schema.validate(found.entries, found.problems, trusted)
                 api = observe.connect(docker_host)
                 auth = registry_auth.RegistryAuth(hub_auth, registry_credentials, registry_config)
@@ -101,7 +101,7 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
                                            report.pending_updates(planned.actions, definitions))
             if found.user_data_text is not None:
                 sources.store_user_data(cache, found.user_data_text)
-            if not trusted:
+            if not trusted and digest:
                 sources.write_cache_file(cache, VALIDATED_FILE, digest + "\n")
             if not planned.actions:
                 return dict(report.build_report([], listed, current, warnings, planned.errors, diff), interrupted=False)

@@ -141,13 +141,13 @@ def run_helper(argv, data, timeout=None, cap=None, env=None):
                     if len(output[key.fileobj]) > cap:
                         raise OSError("wrote more than %d KiB" % (cap >> 10))
         code = process.wait(max(deadline - time.monotonic(), 0.1))
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        process.kill()
-        process.wait()
-        if isinstance(exc, subprocess.TimeoutExpired):
-            raise OSError("did not exit within %g s" % timeout)
-        raise
+    except subprocess.TimeoutExpired:
+        raise OSError("did not exit within %g s" % timeout)
     finally:
+        # Also when a signal stops the run while the helper works: no helper outlives its caller.
+        if process.poll() is None:
+            process.kill()
+            process.wait()
         for stream in output:
             stream.close()
     return code, output[process.stdout], output[process.stderr]
@@ -306,7 +306,8 @@ class RegistryAuth:
         """The engine's error for ``ref`` said as a credentials problem when it is one, else ``text``."""
         lowered = text.lower()
         if not (status == 401 or "unauthorized" in lowered or "authentication required" in lowered
-                or "no basic auth credentials" in lowered or "denied" in lowered):
+                or "no basic auth credentials" in lowered or "access denied" in lowered or "denied:" in lowered
+                or "requested access to the resource is denied" in lowered):
             return text
         try:
             registry, found, where = self.lookup(ref)

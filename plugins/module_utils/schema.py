@@ -219,6 +219,8 @@ BUILTIN_NETWORKS = ("bridge", "host", "none")
 def user_network(network):
     """``network`` when it is a user-defined network (where DNS names and aliases exist), else None."""
     return None if network in BUILTIN_NETWORKS or network.startswith("container:") else network
+
+
 _MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 _RESTART_NAMES = {"never": "no"}
 
@@ -584,8 +586,12 @@ def dependencies(definition):
 
 
 def input_digest(entries):
-    """A digest of raw entries and of this schema: equal digests mean the same validation result."""
-    text = json.dumps([SCHEMA, [[raw, origin, source] for raw, origin, source in entries]], sort_keys=True, default=repr)
+    """A digest of raw entries and of this schema: equal digests mean the same validation result; None when
+    the entries cannot be serialised (they never pass validation then)."""
+    try:
+        text = json.dumps([SCHEMA, [[raw, origin, source] for raw, origin, source in entries]], sort_keys=True, default=repr)
+    except TypeError:  # keys that are not strings (YAML's 1: or null:): validation reports them, nothing to trust
+        return None
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -130,7 +130,7 @@ def read(cache):
     except (OSError, bounded.InputError) as exc:
         raise ValueError("%s: cannot be read: %s" % (path_in(cache), getattr(exc, "strerror", None) or exc))
     try:
-        document = json.loads(bounded.decode(data))
+        document = bounded.parse_json(bounded.decode(data))
     except ValueError:
         raise ValueError("%s: not a status document" % path_in(cache))
     if not isinstance(document, dict) or not isinstance(document.get("finished"), (int, float)) \

@@ -90,6 +90,19 @@ def test_definition_errors_exit_1_and_json_is_one_document(tmp_path, capsys):
     assert "web.json: container 'web': portMapping: unknown key" in document["errors"]["dockerup"]
 
 
+@pytest.mark.parametrize("text", ["1: web\nname: web\nimage: x\n", "name: web\nimage: x\nenv: {null: 1}\n"],
+                         ids=["int-key", "null-key-inside"])
+def test_yaml_keys_that_are_not_strings_are_a_definition_error(tmp_path, capsys, text):
+    confdir = tmp_path / "conf.d"
+    confdir.mkdir()
+    (confdir / "web.yaml").write_text(text)
+    code = cli.main(["--config", "/dev/null", "--confdir", str(confdir), "--cache", str(tmp_path / "cache"), "--check",
+                     "--remote", "unix:///nonexistent.sock"])
+    assert code == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "web.yaml: container 'web'" in err and "internal error" not in err
+
+
 @pytest.fixture
 def held_lock(tmp_path):
     """The cache dir's run lock, held by another open file (as another run would hold it)."""

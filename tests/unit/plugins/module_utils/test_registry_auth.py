@@ -295,3 +295,39 @@ def test_other_errors_are_left_as_they_are(env):
     auth = registry_auth.RegistryAuth()
     info = observe._registry_digest(FakeApi(ApiError("manifest unknown", 404)), REF, auth)
     assert info == {"error": "manifest unknown"}
+
+
+@pytest.mark.parametrize("text, credentials_problem", [
+    ("denied: requested access to the resource is denied", True),
+    ("pull access denied for x, repository does not exist or may require 'docker login'", True),
+    ("Get \"https://r/v2/\": denied: Permission \"artifactregistry.repositories.downloadArtifacts\" denied", True),
+    ("open /var/lib/docker/tmp/x: permission denied", False),  # a local error is not about credentials
+])
+def test_only_a_registrys_denial_is_a_credentials_problem(env, text, credentials_problem):
+    said = registry_auth.RegistryAuth().explain(REF, text)
+    assert (said != text) is credentials_problem
+    if credentials_problem:
+        assert said.startswith("401: %s asks for credentials and none were found" % REG)
+
+
+def test_a_helper_never_outlives_a_run_stopped_while_it_works(tmp_path):
+    """A signal's exception (SIGTERM raises Interrupted in the command) while the helper runs kills it."""
+    import signal
+    pid_file = tmp_path / "pid"
+
+    class Stopped(Exception):
+        pass
+
+    def stop(_signum, _frame):
+        raise Stopped()
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(Stopped):
+            registry_auth.run_helper(["sh", "-c", 'echo $$ > "$0"; exec sleep 30', str(pid_file)], b"", timeout=20)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    with pytest.raises(ProcessLookupError):  # killed and reaped
+        os.kill(int(pid_file.read_text()), 0)

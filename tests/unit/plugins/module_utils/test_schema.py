@@ -367,4 +367,6 @@ def test_aliases_need_a_user_defined_network_and_change_the_hash():
     assert '"aliases"' not in schema.fingerprint(plain)
     assert problems({"name": "app-1", "image": "img:1", "aliases": ["app"]}) == [
         "inline[0]: container 'app-1': aliases: network aliases need a user-defined network (network is 'bridge')"]
-    assert len(problems({"name": "app-1", "image": "img:1", "network": "front", "aliases": ["-bad"]})) == 1
+    found = problems({"name": "app-1", "image": "img:1", "network": "front", "aliases": ["-bad"]})
+    assert len(found) == 1
+    assert found == ["inline[0]: container 'app-1': aliases[0]: '-bad' does not match '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$'"]

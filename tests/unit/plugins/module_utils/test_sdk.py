@@ -81,4 +81,30 @@ def test_missing_and_too_old(monkeypatch):
 
 
 def test_probe_of_the_installed_sdk_finds_it_usable():
+    pytest.importorskip("docker")  # without docker-py the probe also returns None (its import fails): no proof
     assert sdk.probe() is None
+
+
+URL_SCHEME = "Not supported URL scheme http+docker"
+CHUNKED = "HTTPConnection.request() got an unexpected keyword argument 'chunked'"
+
+
+@pytest.mark.parametrize("kind, message, expected", [
+    # requests >= 2.32 under docker-py < 7.1: the http+docker adapter is not used (the reason alone is kept)
+    ("InvalidSchema", URL_SCHEME, URL_SCHEME),
+    ("InvalidURL", "Error while fetching server API version: " + URL_SCHEME, URL_SCHEME),
+    # urllib3 2 under docker-py < 6.1: a keyword argument its connection does not take
+    ("TypeError", CHUNKED, CHUNKED),
+    # a usable SDK only fails to connect to the socket that does not exist
+    ("ConnectionError", "('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))", None),
+], ids=["url-scheme", "url-scheme-prefixed", "chunked", "connection-error"])
+def test_probe_classifies_the_sdks_error(monkeypatch, kind, message, expected):
+    docker = pytest.importorskip("docker")
+    requests = pytest.importorskip("requests")
+    error = TypeError(message) if kind == "TypeError" else getattr(requests.exceptions, kind)(message)
+
+    def ping(self, *args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(docker.APIClient, "ping", ping)
+    assert sdk.probe() == expected

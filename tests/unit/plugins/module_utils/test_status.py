@@ -111,6 +111,10 @@ def test_read_missing_and_garbage(tmp_path):
     with pytest.raises(ValueError, match="not a status document"):
         status.read(str(tmp_path))
     assert status.read_previous(str(tmp_path)) is None
+    (tmp_path / "status.json").write_text("[" * 100000 + "]" * 100000)  # no RecursionError, in any run
+    with pytest.raises(ValueError, match="not a status document"):
+        status.read(str(tmp_path))
+    assert status.read_previous(str(tmp_path)) is None
 
 
 def test_check_codes_and_lines():
@@ -290,9 +294,12 @@ def test_status_command_codes(tmp_path, capsys):
     assert cli.main(["status", "--cache", cache]) == status.CRITICAL
     import time
     now = time.time()
-    status.write(cache, status.build(None, now - 1, now, 0, interval=60))
-    assert cli.main(["status", "--cache", cache]) == status.OK
+    # A run that ended 10 s ago: every age below is far from it, however slow this machine is.
+    status.write(cache, status.build(None, now - 11, now - 10, 0, interval=60))
+    assert cli.main(["status", "--cache", cache]) == status.OK  # the default max age: 3 intervals (180 s)
     assert cli.main(["status", "--cache", cache, "--max-age", "0.001"]) == status.CRITICAL
+    assert cli.main(["status", "--cache", cache, "--max-age", "5"]) == status.CRITICAL
+    assert cli.main(["status", "--cache", cache, "--max-age", "60"]) == status.OK
     capsys.readouterr()
     assert cli.main(["status", "--cache", cache, "--json"]) == status.OK
     shown = json.loads(capsys.readouterr().out)
