@@ -180,7 +180,6 @@ with open(sys.argv[1], "w") as handle:
         "dut_auth_registry": "$auth_registry_var",
         "dut_auth_registry_user": "$auth_registry_user",
         "dut_auth_registry_password": "$auth_registry_password",
-        "dut_auth_registry_log": "/var/lib/dockerup-test/registry-auth/registry.log",
     }, handle)
 EOF
 
