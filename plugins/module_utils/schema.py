@@ -244,7 +244,7 @@ def _explain(error):
     path = list(error.absolute_path)
     where = json_path(path)
     if error.validator in ("pattern", "propertyNames") and path == ["env"]:
-        return ["env: variable names must not be empty or contain '='"]
+        return ["env: variable names must not be empty, contain '=' or end with a line break"]
     if path and path[0] == "env":
         return ["%s: must be a string, number or boolean (value not shown)" % where]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
@@ -316,7 +316,16 @@ def _validator():
     never import jsonschema: see ``input_digest``)."""
     if not _VALIDATORS:
         import jsonschema  # pylint: disable=import-outside-toplevel
-        _VALIDATORS.append(jsonschema.Draft7Validator(SCHEMA))
+
+        def whole_pattern(_validator, pattern, instance, _schema):
+            # Python's "$" also matches before a final line break: "web\n" would pass "^[a-z]+$". A pattern
+            # that ends with "$" means the whole string here: one that ends with a line break never matches.
+            if isinstance(instance, str) and (not re.search(pattern, instance)
+                                              or pattern.endswith("$") and instance.endswith("\n")):
+                yield jsonschema.ValidationError("%r does not match %r" % (instance, pattern))
+
+        validator = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": whole_pattern})
+        _VALIDATORS.append(validator(SCHEMA))
     return _VALIDATORS[0]
 
 
@@ -354,9 +363,6 @@ def _plain_json_problems(value, path=()):
 def _check_semantics(raw):
     """Rules a JSON Schema cannot say clearly. Runs on schema-valid definitions only."""
     problems = []
-    for field in ("name", "image"):  # (a pattern's "$" also matches before a final line break)
-        if raw[field].endswith("\n"):
-            problems.append("%s: %r must not end with a line break" % (field, raw[field]))
     for key in sorted(raw.get("labels", {})):
         if key.startswith(LABEL_PREFIX):
             problems.append("labels.%s: labels starting with %r belong to dockerup and cannot be set" % (key, LABEL_PREFIX))

@@ -200,7 +200,7 @@ def test_env_values_are_never_shown_in_errors():
 
 def test_env_names_cannot_hold_an_equals_sign():
     assert problems({"name": "web", "image": "img", "env": {"": "x", "A=B": "y"}}) == [
-        "inline[0]: container 'web': env: variable names must not be empty or contain '='"]
+        "inline[0]: container 'web': env: variable names must not be empty, contain '=' or end with a line break"]
 
 
 def test_null_env_is_an_error():
@@ -370,3 +370,17 @@ def test_aliases_need_a_user_defined_network_and_change_the_hash():
     found = problems({"name": "app-1", "image": "img:1", "network": "front", "aliases": ["-bad"]})
     assert len(found) == 1
     assert found == ["inline[0]: container 'app-1': aliases[0]: '-bad' does not match '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$'"]
+
+
+@pytest.mark.parametrize("field, raw", [
+    ("name", {"name": "web\n"}),
+    ("image", {"image": "img:1\n"}),
+    ("aliases[0]", {"network": "front", "aliases": ["app\n"]}),
+    ("volumes[0].name", {"volumes": [{"name": "data\n", "containerPath": "/data"}]}),
+    ("env", {"env": {"A\n": "1"}}),
+    ("portMappings[0].hostPort", {"portMappings": [{"containerPort": 80, "hostPort": "8080\n"}]}),
+], ids=["name", "image", "alias", "volume-name", "env-name", "host-port"])
+def test_a_final_line_break_never_passes_a_pattern(field, raw):
+    """Python's "$" matches before a final line break: every pattern that ends with "$" rejects one."""
+    found = problems(dict({"name": "web", "image": "img:1"}, **raw))
+    assert len(found) == 1 and found[0].startswith("inline[0]: container %r: %s: " % (raw.get("name", "web"), field)), found
