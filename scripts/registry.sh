@@ -29,7 +29,17 @@ url=http://127.0.0.1:$port/v2/
 
 answers() {
   # The registry answers GET /v2/ with 200 (401 with auth) and "Docker-Distribution-Api-Version: registry/2.0".
-  curl -sS --max-time 2 -o /dev/null -D - "$url" 2>/dev/null | grep -qi '^Docker-Distribution-Api-Version: registry/2'
+  # Python's urllib, not curl: a bare Debian 12 has python3 but no curl.
+  python3 - "$url" <<'PY' 2>/dev/null
+import sys, urllib.error, urllib.request
+try:
+    headers = urllib.request.urlopen(sys.argv[1], timeout=2).headers
+except urllib.error.HTTPError as error:  # 401 from a registry that asks for a password
+    headers = error.headers
+except OSError:
+    sys.exit(1)
+sys.exit(0 if (headers.get("Docker-Distribution-Api-Version") or "").startswith("registry/2") else 1)
+PY
 }
 
 # The process is a docker-registry serving our config (live_pid, in daemon.sh, asks).

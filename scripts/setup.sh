@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything this project needs on a fresh Debian 12 machine, as root: Debian packages (Docker engine,
 # busybox for offline images, a registry for update tests, and the tools the test scripts call that a
-# bare Debian 12 lacks: curl, procps' pgrep, prometheus' promtool) and the Python tools.
+# bare Debian 12 lacks: procps' pgrep, prometheus' promtool) and the Python tools.
 # (scripts/hosts.sh installs mmdebstrap itself when the role test first builds its host images.) Idempotent: a second
 # run installs nothing. Python packages go to the current python3 when pip may install there, else to
 # a venv in build/venv (Debian's own python3 refuses pip installs, PEP 668); scripts/env.sh picks it up.
@@ -14,7 +14,6 @@ command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
-command -v curl >/dev/null 2>&1 || need_apt+=(curl)      # scripts/registry.sh probes the registry with it
 command -v pgrep >/dev/null 2>&1 || need_apt+=(procps)   # the integration tests find processes with pgrep
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)  # promtool checks the metrics file (tests)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv python3-pip)
