@@ -135,7 +135,8 @@ def test_fifo_and_link_to_a_secret_are_errors_that_leak_nothing(tmp_path, confdi
     assert "%s: not valid JSON" % (confdir / "x.json") in err
     assert "%s: container #1: (definition): an unknown key of 45 characters (not shown)" % (confdir / "y.yaml") in err
     assert "%s: cannot be read: No such file or directory" % (confdir / "dangling.json") in err
-    assert "s3cr3t" not in err + out and "19000" not in err + out
+    for piece in ("root:", "$y$", "j9T", "s3cr3t", "HashValue", "19000", "99999", ":7:"):
+        assert piece not in err + out, piece
 
 
 def test_too_many_definitions_are_an_error(tmp_path, confdir):
@@ -257,6 +258,10 @@ def test_gzip_bomb_user_data_counts_as_unreadable(tmp_path, imds, monkeypatch):
     monkeypatch.setattr(bounded, "http_request", lambda method, url, headers, deadline, limit=0: (200, bomb))
     with pytest.raises(OSError, match="more than 1048576 bytes once decompressed"):
         sources.fetch_user_data(imds.url)
+    sources.store_user_data(str(tmp_path), json.dumps({"containers": [{"name": "kept", "image": "i"}]}))
+    found = sources.read_sources(user_data=True, endpoint=imds.url, cache=str(tmp_path))
+    assert [raw["name"] for raw, _origin, _source in found.entries] == ["kept"]
+    assert "more than 1048576 bytes once decompressed" in found.warnings[0] and "using the last good copy" in found.warnings[0]
 
 
 def test_oversized_last_good_copy_is_not_used(tmp_path):
@@ -265,10 +270,19 @@ def test_oversized_last_good_copy_is_not_used(tmp_path):
     assert found.unread == {"user-data"} and "no last good copy" in found.warnings[0]
 
 
-@pytest.mark.parametrize("text", [deep(40), "[" * 5000, LAUGHS], ids=["deep", "open", "laughs"])
-def test_parsers_reject_before_building_large_values(text):
-    with pytest.raises(bounded.InputError):
+@pytest.mark.parametrize("text", [deep(40), "[" * 5000], ids=["deep", "open"])
+def test_yaml_nesting_is_refused_on_the_event_stream_before_any_node_is_built(text, monkeypatch):
+    def load(*_args, **_kwargs):
+        raise AssertionError("a document was built")
+
+    monkeypatch.setattr(bounded.yaml, "load", load)
+    with pytest.raises(bounded.InputError, match="^nested deeper than 32 levels$"):
         bounded.parse_yaml(text)
+
+
+def test_yaml_aliases_count_as_what_they_repeat():
+    with pytest.raises(bounded.InputError, match="^more than 100000 values"):
+        bounded.parse_yaml(LAUGHS)
 
 
 def test_yaml_error_quotes_no_input():
