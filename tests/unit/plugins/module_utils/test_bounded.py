@@ -206,20 +206,6 @@ def test_sigterm_while_reading_ends_the_run_at_once(tmp_path, confdir, imds):
 
 # ------------------------------------------------------------------ user-data (an IMDS stand-in)
 
-@pytest.fixture()
-def imds(tmp_path):
-    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-    try:
-        import imds_stub  # pylint: disable=import-outside-toplevel
-    finally:
-        sys.path.pop(0)
-    state = tmp_path / "imds.json"
-    stub = imds_stub.ImdsStub(str(state), port=0).start()
-    stub.set = lambda mode, body="", **more: state.write_text(json.dumps(dict(more, mode=mode, body=body)))
-    yield stub
-    stub.stop()
-
-
 USER_DATA_PROBE = textwrap.dedent("""
     import json, sys, time
     from ansible_collections.dockerup.bootstrap.plugins.module_utils import sources

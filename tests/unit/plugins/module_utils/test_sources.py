@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import os
 
@@ -11,29 +10,6 @@ import pytest
 
 from ansible_collections.dockerup.bootstrap.plugins.module_utils import schema, sources
 from ansible_collections.dockerup.bootstrap.plugins.module_utils.errors import DefinitionError
-
-STUB_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "integration", "imds_stub.py")
-
-
-def load_stub():
-    spec = importlib.util.spec_from_file_location("imds_stub", STUB_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture()
-def imds(tmp_path):
-    """An IMDS stand-in on 127.0.0.1; ``set(mode, body)`` changes what it serves."""
-    state = tmp_path / "imds.json"
-    stub = load_stub().ImdsStub(str(state), port=0).start()
-
-    def set_state(mode, body=""):
-        state.write_text(json.dumps({"mode": mode, "body": body}))
-
-    stub.set = set_state
-    yield stub
-    stub.stop()
 
 
 def write(path, document):
