@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the offline test/example image from Debian's busybox-static: no registry, no network.
 #   dockerup/busybox:1   sh, sleep, httpd (serves /www on port 80 with `httpd -f -p 80 -h /www`)
-#   dockerup/nginx:1     nginx from Debian's nginx-light, built by scripts/nginx_image.sh (mmdebstrap)
+#   dockerup/nginx:1, dockerup/haproxy:1, dockerup/caddy:1: front proxies from Debian's packages, built
+#                        by scripts/proxy_image.sh (mmdebstrap)
 # Skips the build when the image is already there. Usage: scripts/images.sh [TAG...]
 set -euo pipefail
 tags=("$@")
@@ -9,10 +10,10 @@ tags=("$@")
 
 missing=()
 for tag in "${tags[@]}"; do
-  if [[ $tag == dockerup/nginx:* ]]; then  # the front proxy image, from Debian's nginx-light
-    "$(dirname "${BASH_SOURCE[0]}")/nginx_image.sh" "$tag"
-    continue
-  fi
+  case $tag in dockerup/nginx:*|dockerup/haproxy:*|dockerup/caddy:*)  # front proxies, from Debian's packages
+    "$(dirname "${BASH_SOURCE[0]}")/proxy_image.sh" "$tag"
+    continue ;;
+  esac
   docker image inspect "$tag" >/dev/null 2>&1 || missing+=("$tag")
 done
 [ ${#missing[@]} -gt 0 ] || exit 0

@@ -1,30 +1,31 @@
 #!/usr/bin/env bash
 # The zero-downtime example end to end, on this machine's engine (as root, Debian 12):
-#   1. builds the images if missing (dockerup/busybox:1, dockerup/nginx:1 from Debian's nginx-light);
+#   1. builds the images if missing (dockerup/busybox:1, and dockerup/PROXY:1 from Debian's package);
 #   2. converges examples/zero-downtime/site.yml (proxy on 127.0.0.1:8081, zd-app, zd-pool-1/2);
 #   3. starts the load generator (bench/loadgen.py: ~100 requests a second, / and /pool/ in turn);
 #   4. updates the app UPDATES times (default 3: app_version 2, 3, ...), each an eager switch of zd-app
 #      and a rolling switch of zd-pool-1 then zd-pool-2;
 #   5. stops the load and prints its counts; exits 1 if any request failed.
-# Usage: examples/zero-downtime/run.sh [UPDATES]. Remove with
+# Usage: examples/zero-downtime/run.sh [UPDATES [PROXY]]   PROXY: nginx (default), haproxy or caddy. Remove with
 #   ansible-playbook -i examples/inventory examples/zero-downtime/remove.yml
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 updates=${1:-3}
+proxy=${2:-nginx}
+case $proxy in nginx|haproxy|caddy) ;; *) echo "run.sh: PROXY is nginx, haproxy or caddy, not '$proxy'" >&2; exit 2 ;; esac
 cd "$root"
 [ -n "${DOCKERUP_SKIP_SETUP:-}" ] || scripts/setup.sh
 # shellcheck source=/dev/null
 source scripts/env.sh
-scripts/images.sh dockerup/busybox:1
-scripts/nginx_image.sh dockerup/nginx:1
+scripts/images.sh dockerup/busybox:1 "dockerup/$proxy:1"
 
-play() { ansible-playbook -i examples/inventory examples/zero-downtime/site.yml "$@" >"$work/play.log" 2>&1 \
+play() { ansible-playbook -i examples/inventory examples/zero-downtime/site.yml -e proxy="$proxy" "$@" >"$work/play.log" 2>&1 \
            || { cat "$work/play.log"; exit 1; }; }
 work=$(mktemp -d)
 trap 'touch "$work/stop"; rm -rf "$work"' EXIT
 
-echo "== converge (app_version=1)"
+echo "== converge (app_version=1, proxy $proxy)"
 play -e app_version=1
 python3 - <<'PY'
 import time, urllib.request
