@@ -32,11 +32,13 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - C(hosts) - host -> V({state, changes, updates, message}); C(state) is V(in_sync), V(drift), V(failed) or
-      V(unreachable); C(changes) lists V({container, action, reasons}) (image pulls and networks are not
-      listed, their containers are); C(updates) lists V({image, containers, reason}).
+    - C(hosts) - host -> V({state, changes, updates, warnings, message}); C(state) is V(in_sync), V(drift),
+      V(failed) or V(unreachable); C(changes) lists V({container, action, reasons}) (image pulls and networks
+      are not listed, their containers are); C(updates) lists V({image, containers, reason}); C(warnings) lists
+      the run's warnings (user-data that could not be fetched, refused registry credentials, ...), which
+      leave the state as it is.
     - C(counts) - hosts by state, and C(updates), the number of image updates available over the fleet.
-    - C(lines) - the summary as text, one line per host and container, for a person.
+    - C(lines) - the summary as text, one line per host, container and warning, for a person.
   type: dict
 """
 
@@ -44,6 +46,16 @@ from ansible_collections.dockerup.bootstrap.plugins.module_utils.status import C
 
 
 def _host_entry(result):
+    entry = _state_entry(result)
+    # The run's own list (the module's status), else what Ansible kept of module.warn.
+    status = result.get("status") if isinstance(result, dict) else None
+    warnings = (status.get("warnings") if isinstance(status, dict) else None) \
+        or (result.get("warnings") if isinstance(result, dict) else None) or []
+    entry["warnings"] = [str(warning) for warning in warnings]
+    return entry
+
+
+def _state_entry(result):
     if not isinstance(result, dict) or result.get("unreachable"):
         message = result.get("msg") if isinstance(result, dict) else None
         return {"state": "unreachable", "changes": [], "updates": [], "message": message or "no result (unreachable)"}
@@ -72,8 +84,7 @@ def drift_summary(results):
     for host, entry in hosts.items():
         if entry["state"] == "in_sync":
             lines.append("%s: in sync" % host)
-            continue
-        if entry["state"] in ("failed", "unreachable"):
+        elif entry["state"] in ("failed", "unreachable"):
             first = str(entry["message"]).splitlines()[0] if entry["message"] else entry["state"]
             if first.startswith("Task failed: "):  # ansible-core 2.19's prefix: the host's own message follows
                 first = first[len("Task failed: "):]
@@ -82,6 +93,8 @@ def drift_summary(results):
             lines.append("%s: %s %s: %s" % (host, change["action"], change["container"], "; ".join(change["reasons"])))
         for update in entry["updates"]:
             lines.append("%s: update available: %s (%s)" % (host, update.get("image"), ", ".join(update.get("containers") or [])))
+        for warning in entry["warnings"]:
+            lines.append("%s: warning: %s" % (host, (warning.splitlines() or [""])[0]))
     return {"hosts": hosts, "counts": counts, "lines": lines}
 
 

@@ -38,3 +38,22 @@ def test_one_line_per_host_and_change():
 def test_empty():
     assert summary({})["lines"] == [
         "dockerup drift: 0 host(s): 0 in sync, 0 with changes pending, 0 failed, 0 unreachable; 0 image update(s) available"]
+
+
+def test_warnings_are_listed_and_leave_the_state():
+    warned = "user-data could not be fetched (timed out); using the last good copy\nmore"
+    results = {
+        "h1": {"changed": False, "actions": [], "pending_updates": [], "status": {"warnings": [warned]}},
+        "h2": {"changed": False, "actions": [], "pending_updates": [], "warnings": ["401: credentials for r were refused"]},
+        "h3": {"changed": False, "actions": [], "pending_updates": [], "status": {"warnings": []}},
+    }
+    result = summary(results)
+    assert result["counts"]["in_sync"] == 3
+    assert result["hosts"]["h1"]["warnings"] == [warned] and result["hosts"]["h3"]["warnings"] == []
+    assert result["lines"][1:] == [
+        "h1: in sync",
+        "h1: warning: user-data could not be fetched (timed out); using the last good copy",
+        "h2: in sync",
+        "h2: warning: 401: credentials for r were refused",
+        "h3: in sync",
+    ]
