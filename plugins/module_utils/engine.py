@@ -78,6 +78,8 @@ def converge(containers=None, confdir=None, user_data=False, user_data_endpoint=
     """
     if cleanup not in CLEANUP_MODES:
         raise DockerupError("cleanup must be one of %s, not %r" % (", ".join(CLEANUP_MODES), cleanup))
+    if user_data and not str(user_data_endpoint).startswith("http://"):  # the metadata service speaks plain HTTP
+        raise DockerupError("user_data_endpoint must be an http:// URL, not %r" % (user_data_endpoint,))
     sdk.check()  # in check mode too: a plan the SDK could never apply is no plan
     # Under the lock: the sources (and the cache's last good user-data) are read as they are when the
     # run may act, and two runs never interleave.

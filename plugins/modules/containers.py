@@ -119,7 +119,8 @@ options:
     default: false
   user_data_endpoint:
     description:
-      - Base URL of the instance metadata service.
+      - Base URL of the instance metadata service, an C(http://) URL (the service answers plain HTTP on a
+        link-local address); another scheme fails the task when O(user_data) is on.
     type: str
     default: http://169.254.169.254
   cache:

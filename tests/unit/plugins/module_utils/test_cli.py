@@ -148,3 +148,12 @@ def test_version(capsys):
         cli.main(["--version"])
     assert exited.value.code == 0
     assert capsys.readouterr().out.strip() == "dockerup %s" % cli.VERSION
+
+
+def test_a_user_data_endpoint_that_is_not_http_is_a_clear_error(tmp_path, capsys):
+    conf = tmp_path / "dockerup.conf"
+    conf.write_text("aws=true\nuser_data_endpoint=https://169.254.169.254\n")
+    code = cli.main(["--config", str(conf), "--cache", str(tmp_path / "cache"), "--check", "--remote", "unix:///nonexistent.sock"])
+    assert code == cli.EXIT_ERROR
+    assert "user_data_endpoint must be an http:// URL, not 'https://169.254.169.254'" in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists()
