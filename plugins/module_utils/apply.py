@@ -568,13 +568,18 @@ class Applier:
 
     def wait_ready(self, container_id, definition):
         """Wait until the container is ready: ``healthy`` when it has a health check, else still running
-        after ``update.minReadySeconds``. Raises NotReady (exited, unhealthy, or the run's deadline passed)."""
+        after ``update.minReadySeconds``. Raises NotReady (exited, restarted by its restart policy,
+        unhealthy, or the run's deadline passed)."""
         started = time.monotonic()
         with self._slow("waiting for %s to be ready" % definition["name"]):
             while True:
-                state = self.api.inspect_container(container_id)["State"]
+                inspected = self.api.inspect_container(container_id)
+                state = inspected["State"]
                 status = state.get("Status")
                 health = (state.get("Health") or {}).get("Status")
+                if inspected.get("RestartCount"):  # it exited and came back between two looks: a crash, not ready
+                    raise NotReady("the new container restarted (exit code %s); last log lines:\n%s" % (
+                        state.get("ExitCode"), self._last_logs(container_id, definition)))
                 if status != "running":
                     if definition["restart"] == "no" and status == "exited" and state.get("ExitCode") == 0:
                         return  # a one-shot job that finished well

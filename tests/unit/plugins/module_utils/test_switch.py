@@ -47,8 +47,8 @@ class RecordingApi:
 
     def inspect_container(self, cid):
         c = self.containers[cid]
-        return {"Id": cid, "Image": "sha256:img", "State": {"Status": c["status"], "ExitCode": 0},
-                "NetworkSettings": {"Networks": {NETWORK: {"Aliases": c["aliases"]}}}}
+        return {"Id": cid, "Image": "sha256:img", "State": {"Status": c["status"], "ExitCode": c.get("exit_code", 0)},
+                "RestartCount": c.get("restarts", 0), "NetworkSettings": {"Networks": {NETWORK: {"Aliases": c["aliases"]}}}}
 
     def logs(self, _cid, tail=None):
         return b""
@@ -134,6 +134,22 @@ def test_eager_never_ready_is_removed_before_it_joins_the_name(monkeypatch):
     with pytest.raises(apply.NotReady):
         replace(api, monkeypatch, update={"eager": True}, restart="always")
     # The whole call list: no connect, rename or stop of either container.
+    assert api.calls == [("create", "app_dockerup_new_old", False), ("start", "new"), ("remove", "new"), ("start", "old")]
+
+
+def test_a_new_container_its_restart_policy_brought_back_is_not_ready(monkeypatch):
+    """Seen running at every look, but restarted in between (a busy engine, a quick crash): never ready."""
+    api = RecordingApi()
+    original_start = api.start
+
+    def start(cid):
+        original_start(cid)
+        if cid == "new":
+            api.containers["new"].update(restarts=1, exit_code=3)
+
+    api.start = start
+    with pytest.raises(apply.NotReady, match=r"restarted \(exit code 3\)"):
+        replace(api, monkeypatch, update={"eager": True}, restart="always")
     assert api.calls == [("create", "app_dockerup_new_old", False), ("start", "new"), ("remove", "new"), ("start", "old")]
 
 
