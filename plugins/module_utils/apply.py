@@ -578,8 +578,8 @@ class Applier:
                 status = state.get("Status")
                 health = (state.get("Health") or {}).get("Status")
                 if inspected.get("RestartCount"):  # it exited and came back between two looks: a crash, not ready
-                    raise NotReady("the new container restarted (exit code %s); last log lines:\n%s" % (
-                        state.get("ExitCode"), self._last_logs(container_id, definition)))
+                    raise NotReady("the new container exited and its restart policy restarted it (%d time(s)); last log lines:\n%s" % (
+                        inspected["RestartCount"], self._last_logs(container_id, definition)))
                 if status != "running":
                     if definition["restart"] == "no" and status == "exited" and state.get("ExitCode") == 0:
                         return  # a one-shot job that finished well

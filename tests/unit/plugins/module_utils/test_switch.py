@@ -148,7 +148,7 @@ def test_a_new_container_its_restart_policy_brought_back_is_not_ready(monkeypatc
             api.containers["new"].update(restarts=1, exit_code=3)
 
     api.start = start
-    with pytest.raises(apply.NotReady, match=r"restarted \(exit code 3\)"):
+    with pytest.raises(apply.NotReady, match=r"exited and its restart policy restarted it \(1 time\(s\)\)"):
         replace(api, monkeypatch, update={"eager": True}, restart="always")
     assert api.calls == [("create", "app_dockerup_new_old", False), ("start", "new"), ("remove", "new"), ("start", "old")]
 
