@@ -186,7 +186,7 @@ def test_sigterm_while_reading_ends_the_run_at_once(tmp_path, confdir, imds):
                              "extra": ["--confdir", str(confdir), "--remote", "unix:///nonexistent.sock"]},
                             "aws=true\nuser_data_endpoint=%s\n" % imds.url)
     lock = str(tmp_path / "cache" / "lock")
-    for _unused in range(100):  # the lock is taken after the signal handlers are in place
+    for _unused in range(300):  # the lock is taken after the signal handlers are in place (30 s on a busy machine)
         fds = "/proc/%d/fd" % process.pid
         try:
             if any(os.path.realpath(os.path.join(fds, fd)) == lock for fd in os.listdir(fds)):
