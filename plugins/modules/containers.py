@@ -151,8 +151,8 @@ options:
   registry_credentials:
     description:
       - Credentials for private registries, sent with pulls and with the update check (the tag's digest).
-      - "Per registry, credentials are taken from the first of: this option; the Docker client config of the
-        user the module runs as on the target, E(DOCKER_CONFIG)C(/config.json), else C(~/.docker/config.json),
+      - "Per registry, credentials are taken from the first of: this option; O(registry_config); the Docker client
+        config of the user the module runs as on the target, E(DOCKER_CONFIG)C(/config.json), else C(~/.docker/config.json),
         read as the docker CLI reads it: C(credHelpers) for that registry, else C(credsStore), then C(auths)
         (including C(https://index.docker.io/v1/) for Docker Hub). A credential helper is the program
         C(docker-credential-<name>) on E(PATH), run with C(get) and the registry on stdin, for at most 10 s
@@ -179,6 +179,14 @@ options:
         description: The password or token.
         type: str
         required: true
+  registry_config:
+    description:
+      - A docker-style C(config.json) on the target (C(auths), C(credHelpers), C(credsStore)) whose credentials
+        come after O(registry_credentials) and before the user's Docker client config. The role
+        C(dockerup.bootstrap.dockerup) writes one for its service, C(/etc/dockerup/registry.json) (mode 0600),
+        when credentials, helpers or a store are set; the playbook C(dockerup.bootstrap.drift) passes it.
+      - A file that cannot be read or is not such a JSON object fails the task; nothing is changed.
+    type: path
   prune:
     description:
       - Remove managed containers of the O(scope) that are no longer listed. Containers from a source that
@@ -392,6 +400,7 @@ def main():
                 username=dict(type="str", required=True),
                 password=dict(type="str", required=True, no_log=True),
             )),
+            registry_config=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -424,6 +433,7 @@ def main():
             ready_timeout=params["ready_timeout"],
             prune_volumes=params["prune_volumes"],
             registry_credentials=params["registry_credentials"],
+            registry_config=params["registry_config"],
             check_mode=module.check_mode,
             diff=module._diff,
         )

@@ -266,7 +266,8 @@ rollout() {
 }
 
 # drift: the collection's playbook dockerup.bootstrap.drift over the fleet and one host that does not
-# exist, in check mode; its JSON summary must name durole-2's drifted web and nothing else.
+# exist, in check mode; its JSON summary must name durole-2's drifted web and nothing else, and no host
+# may warn about credentials (durole-1's private image is checked with the role's registry credentials).
 drift() {
   local log=$logs/drift.log report=$logs/drift.json status=0 t0=$SECONDS problems=()
   say "drift: ansible-playbook dockerup.bootstrap.drift --check"
@@ -293,6 +294,12 @@ problems = ["%s: %s, expected %s" % (h, hosts.get(h, {}).get("state"), s) for h,
 changes = hosts.get(prefix + "-2", {}).get("changes", [])
 if [(c["container"], c["action"]) for c in changes] != [("web", "update")] or "restart" not in " ".join(changes[0]["reasons"]):
     problems.append("%s-2: changes %r, expected one update of web for its restart policy" % (prefix, changes))
+# durole-1's private image: the playbook hands the module the role's registry.json, so its update check
+# has the credentials (without them: a warning "asks for credentials and none were found").
+for host, entry in sorted(hosts.items()):
+    about_credentials = [w for w in entry.get("warnings") or [] if "credentials" in w]
+    if about_credentials:
+        problems.append("%s: warnings %r, expected none about credentials" % (host, about_credentials))
 for problem in problems:
     print("drift: " + problem, file=sys.stderr)
 sys.exit(1 if problems else 0)
