@@ -450,14 +450,10 @@ class Applier:
             self._start_ready(state, definition, carried, temporary if staged else None)
             if staged:
                 checkpoint("ready")
-            if definition["eager"] and network:
+            if definition["eager"] and network and definition["switch"] == "overlap":
                 self._switch(old, state, definition, network, aside, was_running)
             elif definition["eager"]:
-                self._set_aside(old, aside, state)
-                self.api.rename(state["new"], name)
-                if was_running:
-                    self._pause(definition["drain_seconds"], "%s: the old container drains" % name)
-                    catch(self._stop, old)  # it is replaced already; a failed stop is cleaned up below
+                self._rename_switch(old, state, definition, network, aside, was_running)
             elif staged:
                 self._relink(state["new"], definition, network, self.aliases_for(definition))
                 checkpoint("alias")
@@ -495,9 +491,10 @@ class Applier:
 
     @staticmethod
     def aliases_for(definition):
-        """The network aliases a container of ``definition`` gets: its ``aliases``, and with eager its name
-        too (two containers can share an alias, never a name: that is how a switch overlaps them)."""
-        return sorted(set(definition["aliases"]) | ({definition["name"]} if definition["eager"] else set()))
+        """The network aliases a container of ``definition`` gets: its ``aliases``, and with an eager overlap
+        switch its name too (two containers can share an alias, never a name: that is how they overlap)."""
+        overlap = definition["eager"] and definition["switch"] == "overlap"
+        return sorted(set(definition["aliases"]) | ({definition["name"]} if overlap else set()))
 
     def _switch(self, old, state, definition, network, aside, was_running):
         """Eager on a user-defined network: move ``name`` from the old container to the ready new one
@@ -536,6 +533,27 @@ class Applier:
         checkpoint("stopped")
         self.api.rename(state["new"], name)
         checkpoint("renamed")
+
+    def _rename_switch(self, old, state, definition, network, aside, was_running):
+        """Eager by two renames (``update.switch: rename``, and every eager switch on a built-in network):
+        the new one (ready, under its temporary name) joins its ``aliases`` if it has any, the old one is
+        renamed aside and the new one takes the name at once. The name never resolves to both and, between
+        the two renames, to neither: a proxy that resolves it for every new connection and sends a failed
+        one again (Traefik) reaches the new container. The old one, out of the name while it still serves
+        (the name never was an alias of its), gets ``drainSeconds`` to finish the requests in flight, then
+        is stopped with its stop signal and timeout. A run killed between the renames leaves the new one
+        running under its temporary name; the next run gives it the name (plan.py's recovery)."""
+        name = definition["name"]
+        if network and definition["aliases"]:
+            self._relink(state["new"], definition, network, self.aliases_for(definition))
+            checkpoint("alias")
+        self._set_aside(old, aside, state)
+        checkpoint("aside")
+        self.api.rename(state["new"], name)
+        checkpoint("renamed")
+        if was_running:
+            self._pause(definition["drain_seconds"], "%s: the old container drains" % name)
+            catch(self._stop, old)  # it is replaced already; a failed stop is cleaned up by the caller
 
     def _aliases(self, container_id, network):
         """The container's aliases on ``network`` (Docker lists its short id there too)."""

@@ -45,6 +45,13 @@ _DURATION = {
 }
 
 # The one schema document of the format. Field meanings: README "Container format" and DESIGN.md.
+# How an eager switch on a user-defined network moves the name (update.switch, apply.py): "overlap" gives
+# the new container the name as a network alias first, so that the name resolves to both for a while
+# (proxies that fail a request on a name that does not resolve: nginx); "rename" moves it by two renames,
+# so that the old container always leaves the name while it still serves (proxies that send a request
+# again only when its connection failed: Traefik).
+SWITCHES = ("overlap", "rename")
+
 SCHEMA = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "dockerup container definition",
@@ -171,6 +178,7 @@ SCHEMA = {
             "properties": {
                 "pull": {"type": "boolean"},
                 "eager": {"type": "boolean"},
+                "switch": {"enum": list(SWITCHES)},
                 "rolling": {"type": "boolean"},
                 "minReadySeconds": _DURATION,
                 "drainSeconds": _DURATION,
@@ -379,6 +387,8 @@ def _check_semantics(raw):
                 problems.append(
                     "update.eager: cannot be combined with portMappings[%d].hostPort %s: the replacement starts while the "
                     "old container still holds that host port; drop hostPort (random port) or eager" % (index, port["hostPort"]))
+    elif "switch" in raw.get("update", {}):
+        problems.append("update.switch: says how an eager update moves the name; it needs update.eager: true")
     seen = {}
     for index, volume in enumerate(raw.get("volumes", [])):
         target = volume.get("containerPath")
@@ -550,6 +560,7 @@ def normalise(raw, source):
         },
         "pull": update.get("pull"),
         "eager": update.get("eager", False),
+        "switch": update.get("switch", SWITCHES[0]),
         "rolling": update.get("rolling", False),
         "min_ready_seconds": seconds(update.get("minReadySeconds", DEFAULT_MIN_READY_SECONDS)),
         "drain_seconds": seconds(update.get("drainSeconds", DEFAULT_DRAIN_SECONDS)),
@@ -558,7 +569,7 @@ def normalise(raw, source):
 
 
 # Keys of a definition that say how to update, not what to run: never part of the hash.
-POLICY_KEYS = ("source", "pull", "eager", "rolling", "min_ready_seconds", "drain_seconds", "depends_on", "build", "given")
+POLICY_KEYS = ("source", "pull", "eager", "switch", "rolling", "min_ready_seconds", "drain_seconds", "depends_on", "build", "given")
 
 
 def _secret_digest(value):

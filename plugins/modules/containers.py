@@ -30,7 +30,7 @@ description:
     or V({from: <container>})), C(portMappings) (list of V({containerPort, hostPort?, protocol?, hostIp?});
     no C(hostPort) means a random host port, which is not drift), C(env) (object; scalars become text),
     C(restart) (V(always), V(on-failure) (the default), V(unless-stopped), V(never)), C(links)
-    (V({\"<container>\": \"<alias>\"})), C(update) (V({pull, eager, rolling, minReadySeconds, drainSeconds})), C(healthcheck)
+    (V({\"<container>\": \"<alias>\"})), C(update) (V({pull, eager, switch, rolling, minReadySeconds, drainSeconds})), C(healthcheck)
     (V({test, interval?, timeout?, retries?, startPeriod?}); C(test) a shell command string or an exec list),
     C(labels), C(user), C(workingDir), C(hostname), C(init), C(stopSignal), C(stopTimeout) (seconds), C(aliases)
     (network aliases on the definition's user-defined network: several definitions sharing one are replicas).
@@ -58,7 +58,10 @@ description:
     On a user-defined network this is a switch through Docker's DNS for a front proxy that reaches the
     container by name. The ready new container joins the name as a network alias, proxies get
     C(update.drainSeconds) (default 2) to see it, the old one leaves the name and drains, then is stopped
-    with its C(stopSignal) and C(stopTimeout). A new container never joins its C(aliases) before it is ready.
+    with its C(stopSignal) and C(stopTimeout). With C(update.switch=rename) (for proxies that send a request
+    again only when its connection failed, such as Traefik) the name moves by two renames instead: it never
+    resolves to both, the old container always leaves it while it still serves, then drains and stops;
+    C(update.switch) needs C(update.eager). A new container never joins its C(aliases) before it is ready.
     With C(update.rolling), containers are replaced one at a time in dependency then definition order; after
     the first failure no further rolling replacement happens in that run.
   - Volumes of the old container (declared anonymous volumes and the image's VOLUME paths) are mounted into

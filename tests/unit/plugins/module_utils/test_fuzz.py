@@ -81,7 +81,7 @@ YAML_CASES = max(5, N // 10)
 
 FIELDS = sorted(schema.SCHEMA["properties"])
 NESTED_FIELDS = ["containerPath", "hostPath", "mode", "from", "owner", "permissions", "containerPort", "hostPort",
-                 "protocol", "hostIp", "pull", "eager", "rolling", "minReadySeconds", "drainSeconds", "test", "interval", "timeout",
+                 "protocol", "hostIp", "pull", "eager", "switch", "rolling", "minReadySeconds", "drainSeconds", "test", "interval", "timeout",
                  "retries", "startPeriod", "condition", "context", "dockerfile", "args", "user", "command", "name"]
 
 
@@ -198,7 +198,7 @@ FIELD_VALUES = {
     "env": st.dictionaries(env_key_s, env_value_s, max_size=5),
     "restart": st.sampled_from(["always", "on-failure", "never", "unless-stopped", "no", "Always", ""]),
     "update": maybe_keys({}, {"pull": bool_s, "eager": bool_s, "rolling": bool_s, "minReadySeconds": duration_s,
-                              "drainSeconds": duration_s}),
+                              "drainSeconds": duration_s, "switch": st.sampled_from(["overlap", "rename", "Rename", ""])}),
     "aliases": st.lists(mostly(name_s), max_size=3),
     "healthcheck": healthcheck_s,
     "links": string_map_s,
@@ -281,9 +281,10 @@ SAMPLES = {
     "signal": ["SIGTERM", "SIGKILL", "15", ""],
     "label": ["com.example.x", "a", "io.dockerup.managed", ""],
     "user": ["root", "1000", "app:app", ""],
+    "switch": ["overlap", "rename", "Rename", "swap", ""],
 }
 VALID = {"type": 1, "network": 6, "restart": 4, "image": 4, "memory": 5, "duration": 6, "path": 7, "mode": 4, "protocol": 4,
-         "hostIp": 4, "owner": 3, "permissions": 3, "condition": 2, "test": 5, "signal": 3, "label": 2, "user": 3}
+         "hostIp": 4, "owner": 3, "permissions": 3, "condition": 2, "test": 5, "signal": 3, "label": 2, "user": 3, "switch": 2}
 NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 SHELL_CHARS = "ab '\"\\$ ;|\n"
 
@@ -412,6 +413,13 @@ class Gen:
     def boolean(self):
         return self.chance(0.5) if self.valid or self.chance(0.8) else self.pick(["true", 1, 0, None, []])
 
+    def update(self):
+        update = self.obj({}, {"pull": self.boolean, "eager": self.boolean, "rolling": self.boolean,
+                               "minReadySeconds": self.duration, "drainSeconds": self.duration, "switch": self.sample("switch")})
+        if self.valid and update.get("eager") is not True:
+            update.pop("switch", None)  # a switch needs eager
+        return update
+
     def sample(self, name):
         return lambda: self.pick(SAMPLES[name][:VALID[name]] if self.valid else SAMPLES[name])
 
@@ -471,8 +479,7 @@ class Gen:
                 {"containerPort": self.port}, {"hostPort": self.port, "protocol": self.sample("protocol"), "hostIp": self.sample("hostIp")}))),
             "env": self.env,
             "restart": self.sample("restart"),
-            "update": lambda: self.obj({}, {"pull": self.boolean, "eager": self.boolean, "rolling": self.boolean,
-                                            "minReadySeconds": self.duration, "drainSeconds": self.duration}),
+            "update": self.update,
             "aliases": lambda: self.many(lambda: self.mostly(self.name if self.valid else self.text), 3),
             "healthcheck": lambda: self.obj(
                 {"test": lambda: self.mostly(lambda: self.argv() if self.chance(0.5) else [self.pick(SAMPLES["test"])] + self.many(self.sample("test"), 3))},
@@ -657,6 +664,8 @@ def _raw_from_definition(d):
     raw["update"] = {"eager": d["eager"], "rolling": d["rolling"], "minReadySeconds": d["min_ready_seconds"],
                      "drainSeconds": d["drain_seconds"]}
     raw["aliases"] = d["aliases"]
+    if d["eager"]:
+        raw["update"]["switch"] = d["switch"]
     if d["pull"] is not None:
         raw["update"]["pull"] = d["pull"]
     return raw

@@ -358,6 +358,17 @@ def test_drain_seconds_is_a_policy_with_a_default():
         "inline[0]: container 'app': update.drainSeconds: -1 is not valid: expected seconds, or a duration like \"1m30s\""]
 
 
+def test_switch_is_a_policy_of_eager_updates():
+    plain = one({"name": "app", "image": "img:1", "network": "front", "update": {"eager": True}})
+    renamed = one({"name": "app", "image": "img:1", "network": "front", "update": {"eager": True, "switch": "rename"}})
+    assert (plain["switch"], renamed["switch"]) == ("overlap", "rename")
+    assert schema.config_hash(plain) == schema.config_hash(renamed)  # how to update, not what runs
+    assert problems({"name": "app", "image": "img:1", "update": {"switch": "rename"}}) == [
+        "inline[0]: container 'app': update.switch: says how an eager update moves the name; it needs update.eager: true"]
+    found = problems({"name": "app", "image": "img:1", "update": {"eager": True, "switch": "swap"}})
+    assert len(found) == 1 and found[0].startswith("inline[0]: container 'app': update.switch: 'swap' ") and "'rename'" in found[0], found
+
+
 def test_aliases_need_a_user_defined_network_and_change_the_hash():
     plain = one({"name": "app-1", "image": "img:1", "network": "front"})
     aliased = one({"name": "app-1", "image": "img:1", "network": "front", "aliases": ["app", "app", "api"]})

@@ -115,6 +115,45 @@ def test_eager_old_with_an_alias_leaves_by_its_graceful_stop(monkeypatch):
     ]
 
 
+def test_rename_switch_moves_the_name_by_two_renames_then_drains(monkeypatch):
+    """update.switch "rename": the new one never holds the name as an alias, and the old one leaves the
+    name while it still serves, even when an earlier overlap switch had made the name an alias of its."""
+    for old_aliases in ([], ["app"]):
+        api = RecordingApi(old_aliases=old_aliases)
+        replace(api, monkeypatch, update={"eager": True, "switch": "rename"})
+        assert api.calls == [
+            ("create", "app_dockerup_new_old", False),
+            ("start", "new"),
+            ("rename", "old", "app_dockerup_old_old"),  # the name is free: the proxy's next connection fails...
+            ("rename", "new", "app"),  # ...and its retry reaches the new one
+            ("sleep", 2),  # the old one finishes the requests in flight
+            ("stop", "old"),
+            ("remove", "old"),
+        ]
+        assert api.containers["new"]["aliases"] == ["new"]
+
+
+def test_rename_switch_of_a_replica_joins_its_aliases_first(monkeypatch):
+    api = RecordingApi(old_aliases=["pool"])
+    replace(api, monkeypatch, aliases=["pool"], update={"eager": True, "rolling": True, "switch": "rename"})
+    assert api.calls == [
+        ("create", "app_dockerup_new_old", False),
+        ("start", "new"),
+        ("disconnect", "new", NETWORK), ("connect", "new", NETWORK, ("pool",)),  # not the name
+        ("rename", "old", "app_dockerup_old_old"),
+        ("rename", "new", "app"),
+        ("sleep", 2),
+        ("stop", "old"),
+        ("remove", "old"),
+    ]
+
+
+def test_recovered_new_container_of_a_rename_switch_gets_no_alias_of_its_name():
+    api = RecordingApi()
+    recover(api, "app_dockerup_new_old", live_aliases=["new"], update={"eager": True, "switch": "rename"})
+    assert api.calls == [("rename", "new", "app")]
+
+
 def test_eager_switch_done_stands_when_the_old_ones_stop_fails(monkeypatch):
     """The new container serves under the name already: a failed stop of the old one undoes nothing."""
     api = RecordingApi()
