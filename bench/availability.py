@@ -9,6 +9,9 @@ tool once, in a rotating order, so that all of them share the machine's load of 
   eager-proxy    dockerup `update.eager` behind nginx (dockerup/nginx:1) on a user-defined network
   rolling-proxy  two replicas sharing an alias (`aliases`), `update.rolling`, behind nginx
   rolling-eager-proxy  the same replicas with `update.rolling` and `update.eager` (not in the default set)
+  eager-traefik  dockerup `update.eager` with `update.switch: rename` behind Traefik (dockerup/traefik:1;
+                 not in the default set)
+  eager-traefik-overlap  the same with the default switch, `overlap` (not in the default set)
   compose        `docker-compose up -d` (Debian's docker-compose 1.29), the port published
   docker_container  one `community.docker.docker_container` task (ansible-playbook), the port published
 
@@ -47,6 +50,7 @@ RESULTS = os.path.join(HERE, "results")
 DOCKERUP = os.environ.get("AVAIL_DOCKERUP", os.path.join(ROOT, "bin", "dockerup"))
 IMAGE = "dockerup/busybox:1"
 PROXY_IMAGE = "dockerup/nginx:1"
+TRAEFIK_IMAGE = "dockerup/traefik:1"
 LABEL = "dockerup-bench.owned"
 PREFIX = "duavail"
 NETWORK = PREFIX + "-net"
@@ -54,14 +58,17 @@ COMPOSE = shutil.which("docker-compose") or "/usr/bin/docker-compose"
 COMMAND = ("sh -c 'mkdir -p /srv/www && echo \"app $APP_VERSION\" > /srv/www/index.html "
            "&& exec httpd -f -p 80 -h /srv/www'")
 TOOLS = ("default", "eager-proxy", "rolling-proxy", "compose", "docker_container")
-EXTRA_TOOLS = ("rolling-eager-proxy",)
+EXTRA_TOOLS = ("rolling-eager-proxy", "eager-traefik", "eager-traefik-overlap")
+DOCKERUP_TOOLS = ("default", "eager-proxy", "rolling-proxy") + EXTRA_TOOLS
 PORTS = {"default": 39101, "eager-proxy": 39102, "rolling-proxy": 39103, "compose": 39104, "docker_container": 39105,
-         "rolling-eager-proxy": 39106}
+         "rolling-eager-proxy": 39106, "eager-traefik": 39107, "eager-traefik-overlap": 39108}
 TITLES = {
     "default": "dockerup, default replacement, port published by the app",
     "eager-proxy": "dockerup, update.eager behind nginx",
     "rolling-proxy": "dockerup, 2 replicas (aliases), update.rolling behind nginx",
     "rolling-eager-proxy": "dockerup, 2 replicas (aliases), update.rolling + eager behind nginx",
+    "eager-traefik": "dockerup, update.eager + switch rename behind Traefik",
+    "eager-traefik-overlap": "dockerup, update.eager (switch overlap) behind Traefik",
     "compose": "docker-compose 1.29 up -d, port published",
     "docker_container": "community.docker.docker_container task, port published",
 }
@@ -77,6 +84,22 @@ NGINX_CONF = """server {
         proxy_pass $app;
     }
 }
+"""
+# Traefik's file provider: the app by its name, the retry middleware, the same connect timeout as nginx's.
+TRAEFIK_CONF = """[http.routers.app]
+  entryPoints = ["web"]
+  rule = "PathPrefix(`/`)"
+  service = "app"
+  middlewares = ["retry"]
+[http.middlewares.retry.retry]
+  attempts = 5
+  initialInterval = "100ms"
+[http.services.app.loadBalancer]
+  serversTransport = "quick"
+  [[http.services.app.loadBalancer.servers]]
+    url = "http://%s:80"
+[http.serversTransports.quick.forwardingTimeouts]
+  dialTimeout = "%s"
 """
 
 
@@ -105,13 +128,17 @@ CONNECT_TIMEOUT = ["2s"]  # nginx proxy_connect_timeout (--connect-timeout)
 
 
 def proxy(tool, upstream):
-    conf = os.path.join(WORK, tool, "nginx.conf")
-    with open(conf, "w") as handle:
-        handle.write(NGINX_CONF % (CONNECT_TIMEOUT[0], upstream))
-    return {"name": "%s-%s-proxy" % (PREFIX, tool), "image": PROXY_IMAGE, "network": NETWORK, "restart": "unless-stopped",
-            "labels": {LABEL: "1"},
+    traefik = "traefik" in tool
+    conf = os.path.join(WORK, tool, "traefik.toml" if traefik else "nginx.conf")
+    text = TRAEFIK_CONF % (upstream, CONNECT_TIMEOUT[0]) if traefik else NGINX_CONF % (CONNECT_TIMEOUT[0], upstream)
+    if not os.path.exists(conf) or open(conf).read() != text:  # Traefik reloads a rewritten file (404s meanwhile)
+        with open(conf, "w") as handle:
+            handle.write(text)
+    return {"name": "%s-%s-proxy" % (PREFIX, tool), "image": TRAEFIK_IMAGE if traefik else PROXY_IMAGE, "network": NETWORK,
+            "restart": "unless-stopped", "labels": {LABEL: "1"},
             "portMappings": [{"containerPort": 80, "hostPort": PORTS[tool], "hostIp": "127.0.0.1"}],
-            "volumes": [{"containerPath": "/etc/nginx/conf.d/default.conf", "hostPath": conf, "mode": "ro"}]}
+            "volumes": [{"containerPath": "/etc/traefik/dynamic.toml" if traefik else "/etc/nginx/conf.d/default.conf",
+                         "hostPath": conf, "mode": "ro"}]}
 
 
 def dockerup_definitions(tool, version):
@@ -121,6 +148,10 @@ def dockerup_definitions(tool, version):
     if tool == "eager-proxy":
         name = PREFIX + "-eager-app"
         return [proxy(tool, name), app(name, version, network=NETWORK, update={"eager": True})]
+    if tool in ("eager-traefik", "eager-traefik-overlap"):
+        name = "%s-%s-app" % (PREFIX, tool)
+        switch = "rename" if tool == "eager-traefik" else "overlap"
+        return [proxy(tool, name), app(name, version, network=NETWORK, update={"eager": True, "switch": switch})]
     alias = "%s-%s-pool" % (PREFIX, tool.split("-proxy")[0])
     update = {"rolling": True, "eager": tool == "rolling-eager-proxy"}
     return [proxy(tool, alias)] + [app("%s-%d" % (alias, i), version, network=NETWORK, aliases=[alias],
@@ -131,7 +162,7 @@ def update_command(tool, version):
     """Write the tool's input for ``version``; return the command that applies it."""
     folder = os.path.join(WORK, tool)
     os.makedirs(folder, exist_ok=True)
-    if tool in ("default", "eager-proxy", "rolling-proxy", "rolling-eager-proxy"):
+    if tool in DOCKERUP_TOOLS:
         confdir = os.path.join(folder, "containers.d")
         os.makedirs(confdir, exist_ok=True)
         with open(os.path.join(confdir, "containers.json"), "w") as handle:
@@ -244,7 +275,8 @@ def main(argv=None):
     parser.add_argument("--before", type=float, default=1.5)
     parser.add_argument("--after", type=float, default=2.5)
     parser.add_argument("--keep", action="store_true", help="leave the containers running at the end")
-    parser.add_argument("--connect-timeout", default="2s", help="nginx proxy_connect_timeout of the proxies (default 2s)")
+    parser.add_argument("--connect-timeout", default="2s",
+                        help="nginx proxy_connect_timeout and Traefik dialTimeout of the proxies (default 2s)")
     parser.add_argument("--report", help="only print the tables of a saved JSON result")
     args = parser.parse_args(argv)
     if args.report:
@@ -257,6 +289,8 @@ def main(argv=None):
     unknown = set(tools) - set(TOOLS + EXTRA_TOOLS)
     if unknown:
         parser.error("unknown tools: %s" % ", ".join(sorted(unknown)))
+    if any("traefik" in tool for tool in tools):
+        must([os.path.join(ROOT, "scripts", "images.sh"), TRAEFIK_IMAGE], "building " + TRAEFIK_IMAGE)
     started = time.time()
     os.makedirs(WORK, exist_ok=True)
     os.makedirs(RESULTS, exist_ok=True)
