@@ -59,7 +59,7 @@ description:
     container by name. The ready new container joins the name as a network alias, proxies get
     C(update.drainSeconds) (default 2) to see it, the old one leaves the name and drains, then is stopped
     with its C(stopSignal) and C(stopTimeout). With C(update.switch=rename) (for proxies that send a request
-    again only when its connection failed, such as Traefik) the name moves by two renames instead: it never
+    again only when its connection failed, such as Traefik) the name moves by two renames instead; it never
     resolves to both, the old container always leaves it while it still serves, then drains and stops;
     C(update.switch) needs C(update.eager). A new container never joins its C(aliases) before it is ready.
     With C(update.rolling), containers are replaced one at a time in dependency then definition order; after
