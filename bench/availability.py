@@ -58,7 +58,8 @@ COMPOSE = shutil.which("docker-compose") or "/usr/bin/docker-compose"
 COMMAND = ("sh -c 'mkdir -p /srv/www && echo \"app $APP_VERSION\" > /srv/www/index.html "
            "&& exec httpd -f -p 80 -h /srv/www'")
 TOOLS = ("default", "eager-proxy", "rolling-proxy", "compose", "docker_container")
-EXTRA_TOOLS = ("rolling-eager-proxy", "eager-traefik", "eager-traefik-overlap")
+TRAEFIK_TOOLS = {"eager-traefik": "rename", "eager-traefik-overlap": "overlap"}  # tool: its update.switch
+EXTRA_TOOLS = ("rolling-eager-proxy",) + tuple(TRAEFIK_TOOLS)
 DOCKERUP_TOOLS = ("default", "eager-proxy", "rolling-proxy") + EXTRA_TOOLS
 PORTS = {"default": 39101, "eager-proxy": 39102, "rolling-proxy": 39103, "compose": 39104, "docker_container": 39105,
          "rolling-eager-proxy": 39106, "eager-traefik": 39107, "eager-traefik-overlap": 39108}
@@ -85,22 +86,10 @@ NGINX_CONF = """server {
     }
 }
 """
-# Traefik's file provider: the app by its name, the retry middleware, the same connect timeout as nginx's.
-TRAEFIK_CONF = """[http.routers.app]
-  entryPoints = ["web"]
-  rule = "PathPrefix(`/`)"
-  service = "app"
-  middlewares = ["retry"]
-[http.middlewares.retry.retry]
-  attempts = 5
-  initialInterval = "100ms"
-[http.services.app.loadBalancer]
-  serversTransport = "quick"
-  [[http.services.app.loadBalancer.servers]]
-    url = "http://%s:80"
-[http.serversTransports.quick.forwardingTimeouts]
-  dialTimeout = "%s"
-"""
+# Traefik's configuration: the shipped example's (the app zd-app on /), with this bench's app name and
+# connect timeout.
+EXAMPLE_TRAEFIK = os.path.join(ROOT, "examples", "zero-downtime", "traefik.toml")
+EXAMPLE_DIAL_TIMEOUT = 'dialTimeout = "2s"'
 
 
 def run(cmd, **kwargs):
@@ -124,16 +113,34 @@ def app(name, version, **extra):
     return definition
 
 
-CONNECT_TIMEOUT = ["2s"]  # nginx proxy_connect_timeout (--connect-timeout)
+CONNECT_TIMEOUT = ["2s"]  # nginx proxy_connect_timeout and Traefik dialTimeout (--connect-timeout)
+
+
+def traefik_conf(upstream):
+    with open(EXAMPLE_TRAEFIK) as handle:
+        text = handle.read()
+    if EXAMPLE_DIAL_TIMEOUT not in text:
+        sys.exit("availability: %s no longer says %s" % (EXAMPLE_TRAEFIK, EXAMPLE_DIAL_TIMEOUT))
+    return text.replace("zd-app", upstream).replace(EXAMPLE_DIAL_TIMEOUT, 'dialTimeout = "%s"' % CONNECT_TIMEOUT[0])
+
+
+def write_if_changed(path, text):
+    """Write ``path`` in place (it is bind-mounted: a rename would not reach the container) unless it holds
+    ``text`` already: Traefik reloads a rewritten file and answers 404 meanwhile."""
+    try:
+        with open(path) as handle:
+            if handle.read() == text:
+                return
+    except FileNotFoundError:
+        pass
+    with open(path, "w") as handle:
+        handle.write(text)
 
 
 def proxy(tool, upstream):
-    traefik = "traefik" in tool
+    traefik = tool in TRAEFIK_TOOLS
     conf = os.path.join(WORK, tool, "traefik.toml" if traefik else "nginx.conf")
-    text = TRAEFIK_CONF % (upstream, CONNECT_TIMEOUT[0]) if traefik else NGINX_CONF % (CONNECT_TIMEOUT[0], upstream)
-    if not os.path.exists(conf) or open(conf).read() != text:  # Traefik reloads a rewritten file (404s meanwhile)
-        with open(conf, "w") as handle:
-            handle.write(text)
+    write_if_changed(conf, traefik_conf(upstream) if traefik else NGINX_CONF % (CONNECT_TIMEOUT[0], upstream))
     return {"name": "%s-%s-proxy" % (PREFIX, tool), "image": TRAEFIK_IMAGE if traefik else PROXY_IMAGE, "network": NETWORK,
             "restart": "unless-stopped", "labels": {LABEL: "1"},
             "portMappings": [{"containerPort": 80, "hostPort": PORTS[tool], "hostIp": "127.0.0.1"}],
@@ -148,10 +155,9 @@ def dockerup_definitions(tool, version):
     if tool == "eager-proxy":
         name = PREFIX + "-eager-app"
         return [proxy(tool, name), app(name, version, network=NETWORK, update={"eager": True})]
-    if tool in ("eager-traefik", "eager-traefik-overlap"):
+    if tool in TRAEFIK_TOOLS:
         name = "%s-%s-app" % (PREFIX, tool)
-        switch = "rename" if tool == "eager-traefik" else "overlap"
-        return [proxy(tool, name), app(name, version, network=NETWORK, update={"eager": True, "switch": switch})]
+        return [proxy(tool, name), app(name, version, network=NETWORK, update={"eager": True, "switch": TRAEFIK_TOOLS[tool]})]
     alias = "%s-%s-pool" % (PREFIX, tool.split("-proxy")[0])
     update = {"rolling": True, "eager": tool == "rolling-eager-proxy"}
     return [proxy(tool, alias)] + [app("%s-%d" % (alias, i), version, network=NETWORK, aliases=[alias],
@@ -289,7 +295,7 @@ def main(argv=None):
     unknown = set(tools) - set(TOOLS + EXTRA_TOOLS)
     if unknown:
         parser.error("unknown tools: %s" % ", ".join(sorted(unknown)))
-    if any("traefik" in tool for tool in tools):
+    if set(tools) & set(TRAEFIK_TOOLS):
         must([os.path.join(ROOT, "scripts", "images.sh"), TRAEFIK_IMAGE], "building " + TRAEFIK_IMAGE)
     started = time.time()
     os.makedirs(WORK, exist_ok=True)

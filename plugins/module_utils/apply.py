@@ -450,7 +450,7 @@ class Applier:
             self._start_ready(state, definition, carried, temporary if staged else None)
             if staged:
                 checkpoint("ready")
-            if definition["eager"] and network and definition["switch"] == "overlap":
+            if self.overlaps(definition):
                 self._switch(old, state, definition, network, aside, was_running)
             elif definition["eager"]:
                 self._rename_switch(old, state, definition, network, aside, was_running)
@@ -490,11 +490,16 @@ class Applier:
         state["aside"] = True
 
     @staticmethod
-    def aliases_for(definition):
-        """The network aliases a container of ``definition`` gets: its ``aliases``, and with an eager overlap
+    def overlaps(definition):
+        """Whether an eager replacement of ``definition`` overlaps the two containers under its name
+        (``_switch``): ``update.switch`` "overlap" on a user-defined network. Otherwise eager renames."""
+        return bool(definition["eager"] and definition["switch"] == "overlap" and dockerspec.user_network(definition))
+
+    @classmethod
+    def aliases_for(cls, definition):
+        """The network aliases a container of ``definition`` gets: its ``aliases``, and with an overlapping
         switch its name too (two containers can share an alias, never a name: that is how they overlap)."""
-        overlap = definition["eager"] and definition["switch"] == "overlap"
-        return sorted(set(definition["aliases"]) | ({definition["name"]} if overlap else set()))
+        return sorted(set(definition["aliases"]) | ({definition["name"]} if cls.overlaps(definition) else set()))
 
     def _switch(self, old, state, definition, network, aside, was_running):
         """Eager on a user-defined network: move ``name`` from the old container to the ready new one

@@ -44,14 +44,14 @@ _DURATION = {
     ]
 }
 
-# The one schema document of the format. Field meanings: README "Container format" and DESIGN.md.
 # How an eager switch on a user-defined network moves the name (update.switch, apply.py): "overlap" gives
 # the new container the name as a network alias first, so that the name resolves to both for a while
 # (proxies that fail a request on a name that does not resolve: nginx); "rename" moves it by two renames,
 # so that the old container always leaves the name while it still serves (proxies that send a request
-# again only when its connection failed: Traefik).
+# again only when its connection failed: Traefik). The first is the default (DEFAULT_SWITCH).
 SWITCHES = ("overlap", "rename")
 
+# The one schema document of the format. Field meanings: README "Container format" and DESIGN.md.
 SCHEMA = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "dockerup container definition",
@@ -220,6 +220,7 @@ DEFAULT_MIN_READY_SECONDS = 2
 # Seconds a proxy gets to see a DNS change before the next step of a switch (update.drainSeconds):
 # a proxy that re-resolves every second (nginx ``resolver ... valid=1s``) has then re-resolved.
 DEFAULT_DRAIN_SECONDS = 2
+DEFAULT_SWITCH = SWITCHES[0]
 MAX_DURATION = 9223372036  # seconds: the Engine API counts durations in int64 nanoseconds
 BUILTIN_NETWORKS = ("bridge", "host", "none")
 
@@ -560,7 +561,7 @@ def normalise(raw, source):
         },
         "pull": update.get("pull"),
         "eager": update.get("eager", False),
-        "switch": update.get("switch", SWITCHES[0]),
+        "switch": update.get("switch", DEFAULT_SWITCH),
         "rolling": update.get("rolling", False),
         "min_ready_seconds": seconds(update.get("minReadySeconds", DEFAULT_MIN_READY_SECONDS)),
         "drain_seconds": seconds(update.get("drainSeconds", DEFAULT_DRAIN_SECONDS)),

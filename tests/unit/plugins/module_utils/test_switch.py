@@ -116,8 +116,9 @@ def test_eager_old_with_an_alias_leaves_by_its_graceful_stop(monkeypatch):
 
 
 def test_rename_switch_moves_the_name_by_two_renames_then_drains(monkeypatch):
-    """update.switch "rename": the new one never holds the name as an alias, and the old one leaves the
-    name while it still serves, even when an earlier overlap switch had made the name an alias of its."""
+    """update.switch "rename": the new one never holds the name as an alias, and the old one is renamed
+    aside while it still serves. The calls are the same when an earlier overlap switch had made the name
+    an alias of the old one (that once, it leaves the name only when it stops: README)."""
     for old_aliases in ([], ["app"]):
         api = RecordingApi(old_aliases=old_aliases)
         replace(api, monkeypatch, update={"eager": True, "switch": "rename"})
